@@ -1,0 +1,26 @@
+# One image for web, worker and gpu-worker. On linux/amd64, PyPI's torch 2.13.0
+# wheel is the CUDA build, so the same image runs on the GPU worker.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    DATA_DIR=/data STATIC_ROOT=/app/staticfiles
+
+RUN apt-get update && apt-get install -y --no-install-recommends libpq5 curl \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home --uid 1000 l1kweb \
+    && mkdir -p /data /app && chown l1kweb:l1kweb /data /app
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY l1kweb l1kweb
+COPY conversion conversion
+COPY signatures signatures
+COPY search search
+RUN pip install "torch==2.13.0" && pip install .
+COPY --chown=l1kweb:l1kweb . .
+RUN SECRET_KEY=collectstatic python manage.py collectstatic --noinput
+
+USER l1kweb
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s CMD curl -fsS http://127.0.0.1:8000/healthz || exit 1
+CMD ["gunicorn", "l1kweb.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4", "--timeout", "120"]

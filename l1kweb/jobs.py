@@ -1,0 +1,114 @@
+"""The shared shape of a background job: our own table is the truth.
+
+A job row records status, progress, error, log and timestamps. Workers claim a
+job with a conditional UPDATE (only one wins), report progress per finished
+chunk and beat a heartbeat so that a job whose worker died can be detected and
+resumed from its last finished chunk.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models, transaction
+from django.utils import timezone
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# A running job whose heartbeat is older than this is considered orphaned.
+STALE_AFTER = timedelta(minutes=10)
+
+
+class Job(models.Model):
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True)
+    progress = models.FloatField(default=0.0, help_text="Fraction done, 0 to 1.")
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    log = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+    # --- state changes; the admin, the API, commands and tasks all use these ---
+
+    def claim(self, worker: str = "") -> bool:
+        """Atomically move queued (or orphaned running) -> running. True if we won."""
+        now = timezone.now()
+        claimable = models.Q(status=JobStatus.QUEUED) | models.Q(status=JobStatus.RUNNING, heartbeat_at__lt=now - STALE_AFTER)
+        won = type(self).objects.filter(claimable, pk=self.pk, cancel_requested=False).update(
+            status=JobStatus.RUNNING, started_at=now, heartbeat_at=now, worker=worker[:200], error=""
+        )
+        if won:
+            self.refresh_from_db()
+        return bool(won)
+
+    def beat(self, *, chunks_done: int | None = None, message: str | None = None) -> None:
+        """Record liveness and progress; raises JobCancelled if an admin cancelled."""
+        fields = {"heartbeat_at": timezone.now()}
+        if chunks_done is not None:
+            fields["chunks_done"] = chunks_done
+            fields["progress"] = chunks_done / self.chunks_total if self.chunks_total else 0.0
+        type(self).objects.filter(pk=self.pk).update(**fields)
+        if message:
+            self.append_log(message)
+        self.refresh_from_db()
+        if self.cancel_requested:
+            raise JobCancelled(self)
+
+    def append_log(self, message: str) -> None:
+        stamp = timezone.now().strftime("%Y-%m-%d %H:%M:%S")
+        with transaction.atomic():
+            job = type(self).objects.select_for_update().get(pk=self.pk)
+            job.log = (job.log + f"[{stamp}] {message}\n")[-100_000:]
+            job.save(update_fields=["log"])
+        self.log = job.log
+
+    def finish(self) -> None:
+        now = timezone.now()
+        type(self).objects.filter(pk=self.pk).update(status=JobStatus.DONE, progress=1.0, finished_at=now, heartbeat_at=now)
+        self.refresh_from_db()
+
+    def fail(self, error: str) -> None:
+        now = timezone.now()
+        type(self).objects.filter(pk=self.pk).update(status=JobStatus.FAILED, error=error[:10_000], finished_at=now)
+        self.refresh_from_db()
+
+    def request_cancel(self) -> None:
+        """Queued jobs are cancelled at once; running ones stop at their next chunk."""
+        type(self).objects.filter(pk=self.pk).update(cancel_requested=True)
+        type(self).objects.filter(pk=self.pk, status=JobStatus.QUEUED).update(status=JobStatus.CANCELLED, finished_at=timezone.now())
+        self.refresh_from_db()
+
+    def mark_cancelled(self) -> None:
+        type(self).objects.filter(pk=self.pk).update(status=JobStatus.CANCELLED, finished_at=timezone.now())
+        self.refresh_from_db()
+
+    def requeue(self) -> None:
+        """Put a failed, cancelled or orphaned job back in the queue; finished chunks are kept."""
+        type(self).objects.filter(pk=self.pk).update(status=JobStatus.QUEUED, cancel_requested=False, error="", finished_at=None)
+        self.refresh_from_db()
+
+    @property
+    def is_orphaned(self) -> bool:
+        return self.status == JobStatus.RUNNING and (self.heartbeat_at is None or self.heartbeat_at < timezone.now() - STALE_AFTER)
+
+
+class JobCancelled(Exception):
+    def __init__(self, job):
+        super().__init__(f"{type(job).__name__} {job.pk} was cancelled.")
+        self.job = job

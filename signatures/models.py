@@ -1,0 +1,145 @@
+from django.conf import settings
+from django.db import models, transaction
+from django.utils import timezone
+
+from l1kweb.jobs import Job
+
+
+class PertType(models.TextChoices):
+    """Perturbation types by the names the search and API use (L1000 pert_type in brackets)."""
+
+    CRISPR = "crispr", "CRISPR knockout"  # trt_xpr
+    CHEMICAL = "chemical", "Chemical"  # trt_cp
+    SHRNA = "shrna", "shRNA knockdown"  # trt_sh, trt_sh.cgs
+    OVEREXPRESSION = "overexpression", "Overexpression"  # trt_oe
+    LIGAND = "ligand", "Ligand"  # trt_lig
+    OTHER = "other", "Other"
+
+
+class ReleaseStatus(models.TextChoices):
+    BUILDING = "building", "Building"
+    COMPLETE = "complete", "Complete"
+    FAILED = "failed", "Failed"
+
+
+class Release(models.Model):
+    """One computation of signatures and their per-gene index; the search serves the active one."""
+
+    name = models.SlugField(max_length=100, unique=True)
+    dataset = models.ForeignKey("conversion.Dataset", on_delete=models.PROTECT, related_name="releases")
+    status = models.CharField(max_length=16, choices=ReleaseStatus.choices, default=ReleaseStatus.BUILDING)
+    is_active = models.BooleanField(default=False)
+    params = models.JSONField(default=dict, blank=True)
+    directory = models.CharField(max_length=500, help_text="Signature stores; relative paths are under DATA_DIR.")
+    model_version = models.CharField(max_length=150, blank=True)
+    n_signatures = models.PositiveIntegerField(default=0)
+    n_genes = models.PositiveIntegerField(default=0)
+    index_built = models.BooleanField(default=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_active"], condition=models.Q(is_active=True), name="one_active_release"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @classmethod
+    def active(cls):
+        return cls.objects.filter(is_active=True).select_related("dataset").first()
+
+    def activate(self) -> None:
+        """The one atomic switch: only a complete release with its index is ever served."""
+        if self.status != ReleaseStatus.COMPLETE or not self.index_built:
+            raise ValueError(f"Release {self.name} is {self.status} (index built: {self.index_built}); only a complete release with its index can be activated.")
+        with transaction.atomic():
+            Release.objects.select_for_update().filter(is_active=True).exclude(pk=self.pk).update(is_active=False)
+            Release.objects.filter(pk=self.pk).update(is_active=True, activated_at=timezone.now())
+        self.refresh_from_db()
+
+
+class CellLine(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Signature(models.Model):
+    """One treatment group's signature; its values live in the release's stores at `column`."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="signatures")
+    sig_id = models.CharField(max_length=200)
+    column = models.PositiveIntegerField(help_text="Position in the release's signature stores.")
+    pert_type = models.CharField(max_length=20, choices=PertType.choices)
+    pert_id = models.CharField(max_length=100)
+    pert_name = models.CharField(max_length=200)
+    cell_line = models.ForeignKey(CellLine, on_delete=models.PROTECT, related_name="signatures")
+    dose = models.FloatField(null=True, blank=True)
+    dose_unit = models.CharField(max_length=20, blank=True)
+    time = models.FloatField(null=True, blank=True)
+    time_unit = models.CharField(max_length=20, blank=True)
+    batch = models.CharField(max_length=100)
+    n_replicates = models.PositiveIntegerField()
+    n_controls = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["release", "sig_id"], name="signature_release_sig_id_unique"),
+            models.UniqueConstraint(fields=["release", "column"], name="signature_release_column_unique"),
+        ]
+        indexes = [
+            # search.query filtered queries: signatures of one type (and cell lines) in the active release.
+            models.Index(fields=["release", "pert_type", "cell_line"], name="signature_filter"),
+        ]
+
+    def __str__(self):
+        return self.sig_id
+
+
+class Direction(models.TextChoices):
+    UP = "up", "Up-regulated"
+    DOWN = "down", "Down-regulated"
+
+
+class GeneTopEntry(models.Model):
+    """The per-gene index: one signature among a gene's top 100 (by CD, log2FC or rank).
+
+    Rows are the union of the three top lists for (release, gene, pert_type,
+    direction); each carries all three values and which lists it made.
+    """
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="+")
+    gene = models.ForeignKey("search.Gene", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    pert_type = models.CharField(max_length=20, choices=PertType.choices)
+    direction = models.CharField(max_length=4, choices=Direction.choices)
+    signature = models.ForeignKey(Signature, on_delete=models.CASCADE, related_name="+")
+    cd = models.FloatField()
+    logfc = models.FloatField()
+    rank = models.PositiveIntegerField(help_text="The gene's rank inside the signature, 1 = most up (or down).")
+    top_cd = models.BooleanField(default=False)
+    top_logfc = models.BooleanField(default=False)
+    top_rank = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            # search.query unfiltered result page: one gene's lists in the active release.
+            models.Index(fields=["release", "gene", "pert_type", "direction"], name="topentry_lookup"),
+        ]
+
+
+class SignatureJob(Job):
+    """Compute a release's signatures from one dataset, batch by batch, then its index."""
+
+    release = models.OneToOneField(Release, on_delete=models.CASCADE, related_name="job")
+
+    def __str__(self):
+        return f"Signatures {self.pk} for {self.release}"

@@ -1,0 +1,37 @@
+import pytest
+from django.conf import settings
+
+from l1kweb.celery import app as celery_app
+
+
+def pytest_configure(config):
+    if settings.EMBEDDED:
+        raise pytest.UsageError(
+            "The test suite runs on PostgreSQL: set DATABASE_URL (bin/test sets postgres://root@127.0.0.1:5432/l1kweb)."
+        )
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery_by_default(request):
+    """Tasks run in-process unless a test starts a real worker (marker `worker`)."""
+    if request.node.get_closest_marker("worker"):
+        yield
+        return
+    previous = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = previous
+
+
+@pytest.fixture(autouse=True)
+def _data_dir(tmp_path, settings):
+    """Every test gets its own DATA_DIR; nothing is written into the checkout."""
+    settings.DATA_DIR = tmp_path / "data"
+    settings.DATA_DIR.mkdir()
+    return settings.DATA_DIR
+
+
+@pytest.fixture
+def data_dir(_data_dir):
+    return _data_dir

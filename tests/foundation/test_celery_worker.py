@@ -1,0 +1,60 @@
+"""A real Celery worker process, a real Redis broker: one task through each queue."""
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from l1kweb.celery import app, ping
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def worker():
+    # A private Redis database so that other suites' tasks never reach this worker.
+    broker = REDIS.rsplit("/", 1)[0] + "/14"
+    env = dict(os.environ, CELERY_BROKER_URL=broker, CELERY_RESULT_BACKEND=broker)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "l1kweb", "worker", "-Q", "default,signatures,gpu",
+         "--pool", "solo", "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "WARNING"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    previous = (app.conf.broker_url, app.conf.result_backend, app.conf.task_always_eager)
+    app.conf.broker_url, app.conf.result_backend, app.conf.task_always_eager = broker, broker, False
+    try:
+        yield proc
+    finally:
+        app.conf.broker_url, app.conf.result_backend, app.conf.task_always_eager = previous
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.mark.worker
+@pytest.mark.parametrize("queue", ["default", "signatures", "gpu"])
+def test_worker_process_executes_a_task_from_each_queue(worker, queue):
+    token = uuid.uuid4().hex
+    result = ping.apply_async(args=[token], queue=queue)
+    try:
+        value = result.get(timeout=60)
+    except Exception:
+        worker.terminate()
+        raise AssertionError("worker did not answer; its output:\n" + worker.stdout.read().decode(errors="replace"))
+    assert value["token"] == token
+    assert value["hostname"]  # executed by a named worker, not in-process
+    assert result.status == "SUCCESS"
+
+
+def test_task_routes_send_each_app_to_its_queue():
+    routes = app.conf.task_routes
+    assert routes["conversion.tasks.*"] == {"queue": "gpu"}
+    assert routes["signatures.tasks.*"] == {"queue": "signatures"}
+    assert {q.name for q in app.conf.task_queues} == {"default", "signatures", "gpu"}
