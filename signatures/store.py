@@ -1,0 +1,308 @@
+"""Signature stores: one release's CD and log2FC matrices on disk.
+
+A store is a directory holding three files:
+
+- ``cd.gctx`` and ``logfc.gctx``: signature-major GCTX (the CMap layout):
+  ``/0/DATA/0/matrix`` is (n_signatures, n_genes) float32, rows (genes) are
+  Entrez ids as strings with ``pr_gene_symbol`` row metadata, columns are
+  signature ids. These are the downloadable, CMap-readable matrices and give
+  one signature's values in one read (``read_signature``).
+- ``gene_major.h5``: the same values transposed, (n_genes, n_signatures), in
+  contiguous layout, plus ``rank_up``: each gene's rank inside each signature
+  by CD (1 = the signature's most positive coefficient). One gene's values
+  across all signatures are one contiguous byte range, so the search reads a
+  gene with a single read per dataset (``read_gene``). Contiguous layout rather
+  than HDF5 chunks: a chunk per gene row would be rewritten once per signature
+  block while the store is written; a contiguous row is written in pieces and
+  read whole.
+- ``store.json``: counts and format version, written last; a directory without
+  it is not a complete store.
+
+Every file is written under a temporary name in the same directory and moved
+into place with ``os.replace`` only when all of it has been written, so a
+crashed writer leaves no file that looks complete.
+
+This module imports numpy and h5py only; Django code calls it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+FORMAT_VERSION = 1
+CD_FILE = "cd.gctx"
+LOGFC_FILE = "logfc.gctx"
+GENE_MAJOR_FILE = "gene_major.h5"
+MANIFEST_FILE = "store.json"
+
+
+class StoreError(Exception):
+    """A store that is missing, incomplete or asked for something it does not hold."""
+
+
+@dataclass(frozen=True)
+class GeneValues:
+    """One gene across all signatures of a store, in signature (column) order."""
+
+    cd: np.ndarray  # float32 (n_signatures,)
+    logfc: np.ndarray  # float32 (n_signatures,)
+    rank_up: np.ndarray  # int32 (n_signatures,): 1 = the signature's most positive CD coefficient
+
+    def rank_down(self, n_genes: int) -> np.ndarray:
+        """Rank in the down direction: 1 = the signature's most negative CD coefficient."""
+        return (n_genes + 1 - self.rank_up).astype(np.int32)
+
+
+def ranks_up(cd: np.ndarray) -> np.ndarray:
+    """Each gene's rank inside each signature by CD, descending: (k, n_genes) -> int32 (k, n_genes).
+
+    Rank 1 is the largest coefficient; ties are broken by gene position
+    (stable sort) so ranks are a permutation of 1..n_genes in every row.
+    """
+    cd = np.asarray(cd)
+    order = np.argsort(-cd, axis=1, kind="stable")  # (k, n_genes): gene positions, best first
+    ranks = np.empty(cd.shape, dtype=np.int32)
+    positions = np.broadcast_to(np.arange(1, cd.shape[1] + 1, dtype=np.int32), cd.shape)
+    np.put_along_axis(ranks, order, positions, axis=1)
+    return ranks
+
+
+def _as_bytes(values) -> np.ndarray:
+    """Fixed-length byte strings, the dtype CMap tools write for ids and text metadata."""
+    strings = [str(v) for v in values]
+    encoded = [s.encode("utf-8") for s in strings]
+    width = max((len(b) for b in encoded), default=1) or 1
+    return np.array(encoded, dtype=f"S{width}")
+
+
+def _tmp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+class _GctxOut:
+    """Write one signature-major GCTX in signature blocks (CMap layout, see module docstring)."""
+
+    def __init__(self, path: Path, row_ids, row_meta: dict[str, np.ndarray], n_cols: int):
+        self.path = path
+        self.tmp = _tmp_name(path)
+        self.n_cols = n_cols
+        n_rows = len(row_ids)
+        self.h5 = h5py.File(self.tmp, "w")
+        self.h5.attrs["version"] = "GCTX1.0"
+        # CMap's MATLAB tools chunk (up to 268 samples, all genes); reading one
+        # signature is then one chunk.
+        chunks = (max(1, min(n_cols, 268)), n_rows) if n_cols and n_rows else None
+        self.matrix = self.h5.create_dataset("0/DATA/0/matrix", shape=(n_cols, n_rows), dtype="float32", chunks=chunks)
+        row = self.h5.create_group("0/META/ROW")
+        row.create_dataset("id", data=_as_bytes(row_ids))
+        for name, values in row_meta.items():
+            row.create_dataset(name, data=_as_bytes(values))
+        self.col_ids: list[str] = [""] * n_cols
+        self.col_meta: dict[str, list[str]] = {}
+
+    def write(self, start: int, block: np.ndarray, col_ids, col_meta: dict[str, list] | None) -> None:
+        k = block.shape[0]
+        self.matrix[start : start + k] = block
+        self.col_ids[start : start + k] = [str(c) for c in col_ids]
+        for name, values in (col_meta or {}).items():
+            self.col_meta.setdefault(name, [""] * self.n_cols)[start : start + k] = [str(v) for v in values]
+
+    def close(self, ok: bool) -> None:
+        if ok:
+            col = self.h5.create_group("0/META/COL")
+            col.create_dataset("id", data=_as_bytes(self.col_ids))
+            for name, values in self.col_meta.items():
+                col.create_dataset(name, data=_as_bytes(values))
+        self.h5.close()
+        if not ok:
+            self.tmp.unlink(missing_ok=True)
+
+    def commit(self) -> None:
+        os.replace(self.tmp, self.path)
+
+
+class StoreWriter:
+    """Write a store signature block by signature block, with bounded memory.
+
+    ``n_signatures`` must be known up front (the merge step sums its batch
+    chunks); blocks may come in any order but must cover 0..n_signatures-1.
+    Nothing appears under the final names unless every block was written and
+    the writer closed without an exception.
+    """
+
+    def __init__(self, directory, gene_entrez_ids, n_signatures: int, *, symbols=None):
+        self.directory = Path(directory)
+        genes = np.asarray([int(g) for g in gene_entrez_ids], dtype=np.int64)
+        if genes.ndim != 1 or len(genes) == 0:
+            raise StoreError(f"gene_entrez_ids must be a non-empty list of Entrez ids, found {len(genes)}.")
+        if len(np.unique(genes)) != len(genes):
+            raise StoreError(f"gene_entrez_ids must be unique, found {len(genes) - len(np.unique(genes))} duplicates.")
+        if symbols is not None and len(symbols) != len(genes):
+            raise StoreError(f"symbols must have one entry per gene ({len(genes)}), found {len(symbols)}.")
+        if n_signatures < 0:
+            raise StoreError(f"n_signatures must be >= 0, found {n_signatures}.")
+        self.genes = genes
+        self.symbols = [str(s) for s in symbols] if symbols is not None else [str(g) for g in genes]
+        self.n_signatures = int(n_signatures)
+        self._written = np.zeros(self.n_signatures, dtype=bool)
+        self._sig_ids: list[str] = [""] * self.n_signatures
+        self._open = False
+
+    def __enter__(self) -> StoreWriter:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        (self.directory / MANIFEST_FILE).unlink(missing_ok=True)
+        row_meta = {"pr_gene_id": self.genes, "pr_gene_symbol": self.symbols}
+        row_ids = [str(g) for g in self.genes]
+        self._gctx = {
+            "cd": _GctxOut(self.directory / CD_FILE, row_ids, row_meta, self.n_signatures),
+            "logfc": _GctxOut(self.directory / LOGFC_FILE, row_ids, row_meta, self.n_signatures),
+        }
+        self._gene_major_path = self.directory / GENE_MAJOR_FILE
+        self._gene_major_tmp = _tmp_name(self._gene_major_path)
+        self._gm = h5py.File(self._gene_major_tmp, "w")
+        shape = (len(self.genes), self.n_signatures)
+        # Contiguous (no chunks=): one gene row is one byte range on disk.
+        self._gm_cd = self._gm.create_dataset("cd", shape=shape, dtype="float32")
+        self._gm_logfc = self._gm.create_dataset("logfc", shape=shape, dtype="float32")
+        self._gm_rank = self._gm.create_dataset("rank_up", shape=shape, dtype="int32")
+        self._gm.create_dataset("gene_entrez_ids", data=self.genes)
+        self._gm.create_dataset("symbols", data=_as_bytes(self.symbols))
+        self._open = True
+        return self
+
+    def write(self, start: int, sig_ids, cd: np.ndarray, logfc: np.ndarray, *, col_meta: dict[str, list] | None = None) -> None:
+        """Write signatures start..start+k-1: cd and logfc are (k, n_genes)."""
+        if not self._open:
+            raise StoreError("StoreWriter.write called outside its `with` block.")
+        cd = np.asarray(cd, dtype=np.float32)
+        logfc = np.asarray(logfc, dtype=np.float32)
+        k = len(sig_ids)
+        expected = (k, len(self.genes))
+        if cd.shape != expected or logfc.shape != expected:
+            raise StoreError(f"cd and logfc blocks must be (signatures, genes) = {expected}, found {cd.shape} and {logfc.shape}.")
+        if start < 0 or start + k > self.n_signatures:
+            raise StoreError(f"Signatures {start}..{start + k - 1} fall outside the store's 0..{self.n_signatures - 1}.")
+        if k == 0:
+            return
+        self._gctx["cd"].write(start, cd, sig_ids, col_meta)
+        self._gctx["logfc"].write(start, logfc, sig_ids, col_meta)
+        self._gm_cd[:, start : start + k] = cd.T
+        self._gm_logfc[:, start : start + k] = logfc.T
+        self._gm_rank[:, start : start + k] = ranks_up(cd).T
+        self._sig_ids[start : start + k] = [str(s) for s in sig_ids]
+        self._written[start : start + k] = True
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._open = False
+        ok = exc_type is None
+        if ok and not self._written.all():
+            missing = np.flatnonzero(~self._written)
+            ok = False
+            error = StoreError(f"Store {self.directory} is missing {len(missing)} of {self.n_signatures} signatures (first missing column {missing[0]}).")
+        else:
+            error = None
+        if ok:
+            self._gm.create_dataset("sig_ids", data=_as_bytes(self._sig_ids) if self._sig_ids else np.array([], dtype="S1"))
+        self._gm.close()
+        for out in self._gctx.values():
+            out.close(ok)
+        if not ok:
+            self._gene_major_tmp.unlink(missing_ok=True)
+            if error is not None:
+                raise error
+            return
+        for out in self._gctx.values():
+            out.commit()
+        os.replace(self._gene_major_tmp, self._gene_major_path)
+        manifest = {"format_version": FORMAT_VERSION, "n_signatures": self.n_signatures, "n_genes": len(self.genes)}
+        tmp = _tmp_name(self.directory / MANIFEST_FILE)
+        tmp.write_text(json.dumps(manifest, indent=2))
+        os.replace(tmp, self.directory / MANIFEST_FILE)
+
+
+def write_store(directory, gene_entrez_ids, sig_ids, cd: np.ndarray, logfc: np.ndarray, *, symbols=None, col_meta: dict[str, list] | None = None) -> Path:
+    """Write a whole store at once: cd and logfc are (n_signatures, n_genes) float32."""
+    sig_ids = list(sig_ids)
+    with StoreWriter(directory, gene_entrez_ids, len(sig_ids), symbols=symbols) as writer:
+        writer.write(0, sig_ids, cd, logfc, col_meta=col_meta)
+    return Path(directory)
+
+
+class SignatureStore:
+    """Read access to a complete store; use as a context manager or call close()."""
+
+    def __init__(self, directory):
+        self.directory = Path(directory)
+        manifest_path = self.directory / MANIFEST_FILE
+        if not manifest_path.exists():
+            raise StoreError(f"{self.directory} is not a complete signature store: {MANIFEST_FILE} is missing.")
+        manifest = json.loads(manifest_path.read_text())
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise StoreError(f"{manifest_path}: expected format_version {FORMAT_VERSION}, found {manifest.get('format_version')}.")
+        self._gm = h5py.File(self.directory / GENE_MAJOR_FILE, "r")
+        self.gene_entrez_ids = self._gm["gene_entrez_ids"][:].astype(np.int64)
+        self.symbols = np.array([s.decode("utf-8") for s in self._gm["symbols"][:]], dtype=object)
+        self.sig_ids = np.array([s.decode("utf-8") for s in self._gm["sig_ids"][:]], dtype=object)
+        self.n_signatures = int(manifest["n_signatures"])
+        self.n_genes = len(self.gene_entrez_ids)
+        self._gene_pos = {int(g): i for i, g in enumerate(self.gene_entrez_ids)}
+        self._gctx: dict[str, h5py.File] = {}
+
+    def __enter__(self) -> SignatureStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._gm.close()
+        for f in self._gctx.values():
+            f.close()
+        self._gctx.clear()
+
+    def gene_position(self, entrez_id) -> int:
+        try:
+            return self._gene_pos[int(entrez_id)]
+        except (KeyError, ValueError):
+            raise StoreError(f"Gene {entrez_id} is not in the signature store {self.directory} ({self.n_genes} genes).") from None
+
+    def has_gene(self, entrez_id) -> bool:
+        try:
+            return int(entrez_id) in self._gene_pos
+        except ValueError:
+            return False
+
+    def read_gene(self, entrez_id) -> GeneValues:
+        """One gene's CD, log2FC and rank across all signatures (one contiguous row per dataset)."""
+        i = self.gene_position(entrez_id)
+        return GeneValues(cd=self._gm["cd"][i], logfc=self._gm["logfc"][i], rank_up=self._gm["rank_up"][i])
+
+    def read_gene_block(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Genes start..stop-1 across all signatures: cd, logfc, rank_up, each (stop-start, n_signatures)."""
+        return self._gm["cd"][start:stop], self._gm["logfc"][start:stop], self._gm["rank_up"][start:stop]
+
+    def _matrix(self, metric: str) -> h5py.Dataset:
+        if metric not in self._gctx:
+            name = {"cd": CD_FILE, "logfc": LOGFC_FILE}[metric]
+            self._gctx[metric] = h5py.File(self.directory / name, "r")
+        return self._gctx[metric]["0/DATA/0/matrix"]
+
+    def read_signature(self, column: int) -> tuple[np.ndarray, np.ndarray]:
+        """One signature's (cd, logfc), each float32 (n_genes,), from the signature-major GCTX."""
+        if not 0 <= int(column) < self.n_signatures:
+            raise StoreError(f"Signature column {column} is outside the store's 0..{self.n_signatures - 1}.")
+        return self._matrix("cd")[int(column)], self._matrix("logfc")[int(column)]
+
+    def read_signature_block(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """Signatures start..stop-1: cd and logfc, each (stop-start, n_genes)."""
+        return self._matrix("cd")[start:stop], self._matrix("logfc")[start:stop]
+
+
+def open_store(directory) -> SignatureStore:
+    return SignatureStore(directory)

@@ -1,0 +1,127 @@
+"""The signature store: what is written is read back, by gene and by signature."""
+
+import h5py
+import numpy as np
+import pytest
+
+from signatures.store import StoreError, StoreWriter, open_store, ranks_up, write_store
+
+
+def _random_store(tmp_path, n_sigs=7, n_genes=11, seed=0):
+    rng = np.random.default_rng(seed)
+    genes = rng.choice(100_000, size=n_genes, replace=False) + 1
+    cd = rng.standard_normal((n_sigs, n_genes)).astype(np.float32)
+    logfc = rng.standard_normal((n_sigs, n_genes)).astype(np.float32)
+    sig_ids = [f"B{i}:BRD-{i}:10:24" for i in range(n_sigs)]
+    symbols = [f"G{g}" for g in genes]
+    write_store(tmp_path / "store", genes, sig_ids, cd, logfc, symbols=symbols)
+    return genes, sig_ids, cd, logfc, symbols
+
+
+def test_read_gene_returns_the_gene_column_of_both_metrics(tmp_path):
+    genes, sig_ids, cd, logfc, _ = _random_store(tmp_path)
+    with open_store(tmp_path / "store") as store:
+        assert store.n_signatures == len(sig_ids)
+        assert list(store.gene_entrez_ids) == list(genes)
+        for j, g in enumerate(genes):
+            values = store.read_gene(g)
+            np.testing.assert_array_equal(values.cd, cd[:, j])
+            np.testing.assert_array_equal(values.logfc, logfc[:, j])
+            assert values.cd.dtype == np.float32 and values.rank_up.dtype == np.int32
+        # Entrez ids as strings are accepted too.
+        np.testing.assert_array_equal(store.read_gene(str(genes[0])).cd, cd[:, 0])
+
+
+def test_rank_up_is_one_for_each_signatures_most_positive_gene(tmp_path):
+    genes, _, cd, _, _ = _random_store(tmp_path)
+    with open_store(tmp_path / "store") as store:
+        ranks = np.stack([store.read_gene(g).rank_up for g in genes], axis=1)  # (n_sigs, n_genes)
+    for i in range(cd.shape[0]):
+        # Independent reference: rank = 1 + number of genes with a larger coefficient.
+        expected = 1 + (cd[i][None, :] > cd[i][:, None]).sum(axis=1)
+        np.testing.assert_array_equal(ranks[i], expected)
+        assert ranks[i, np.argmax(cd[i])] == 1
+        down = len(genes) + 1 - ranks[i]
+        assert down[np.argmin(cd[i])] == 1
+
+
+def test_ranks_are_a_permutation_even_with_ties():
+    cd = np.array([[0.5, 0.5, -1.0, 0.5]], dtype=np.float32)
+    assert sorted(ranks_up(cd)[0]) == [1, 2, 3, 4]
+    assert ranks_up(cd)[0, 2] == 4
+
+
+def test_read_signature_returns_the_row_of_the_signature_major_gctx(tmp_path):
+    genes, sig_ids, cd, logfc, symbols = _random_store(tmp_path)
+    with open_store(tmp_path / "store") as store:
+        for col in range(len(sig_ids)):
+            got_cd, got_logfc = store.read_signature(col)
+            np.testing.assert_array_equal(got_cd, cd[col])
+            np.testing.assert_array_equal(got_logfc, logfc[col])
+        with pytest.raises(StoreError, match="outside"):
+            store.read_signature(len(sig_ids))
+
+
+def test_gctx_files_use_the_cmap_layout(tmp_path):
+    genes, sig_ids, cd, _, symbols = _random_store(tmp_path)
+    with h5py.File(tmp_path / "store" / "cd.gctx", "r") as f:
+        assert f.attrs["version"] == "GCTX1.0"
+        assert f["0/DATA/0/matrix"].shape == (len(sig_ids), len(genes))
+        assert [x.decode() for x in f["0/META/ROW/id"][:]] == [str(g) for g in genes]
+        assert [x.decode() for x in f["0/META/ROW/pr_gene_symbol"][:]] == symbols
+        assert [x.decode() for x in f["0/META/COL/id"][:]] == sig_ids
+
+
+def test_gene_major_rows_are_stored_contiguously(tmp_path):
+    _random_store(tmp_path)
+    with h5py.File(tmp_path / "store" / "gene_major.h5", "r") as f:
+        for name in ("cd", "logfc", "rank_up"):
+            assert f[name].chunks is None  # contiguous: one gene row is one byte range
+
+
+def test_unknown_gene_is_a_clear_error(tmp_path):
+    _random_store(tmp_path)
+    with open_store(tmp_path / "store") as store:
+        with pytest.raises(StoreError, match="Gene 0 is not in the signature store"):
+            store.read_gene(0)
+
+
+def test_blocks_written_out_of_order_assemble_the_same_store(tmp_path):
+    rng = np.random.default_rng(1)
+    genes = np.arange(1, 6)
+    cd = rng.standard_normal((9, 5)).astype(np.float32)
+    logfc = rng.standard_normal((9, 5)).astype(np.float32)
+    ids = [f"s{i}" for i in range(9)]
+    with StoreWriter(tmp_path / "s", genes, 9) as w:
+        w.write(4, ids[4:], cd[4:], logfc[4:])
+        w.write(0, ids[:4], cd[:4], logfc[:4])
+    with open_store(tmp_path / "s") as store:
+        assert list(store.sig_ids) == ids
+        np.testing.assert_array_equal(store.read_gene(3).cd, cd[:, 2])
+
+
+def test_a_failed_write_leaves_no_store_behind(tmp_path):
+    genes = np.arange(1, 6)
+    block = np.zeros((2, 5), dtype=np.float32)
+    with pytest.raises(RuntimeError):
+        with StoreWriter(tmp_path / "s", genes, 4) as w:
+            w.write(0, ["a", "b"], block, block)
+            raise RuntimeError("worker killed")
+    assert list((tmp_path / "s").iterdir()) == []
+    with pytest.raises(StoreError, match="not a complete signature store"):
+        open_store(tmp_path / "s")
+
+
+def test_a_store_missing_signatures_is_refused_and_not_written(tmp_path):
+    genes = np.arange(1, 6)
+    block = np.zeros((2, 5), dtype=np.float32)
+    with pytest.raises(StoreError, match="missing 2 of 4 signatures"):
+        with StoreWriter(tmp_path / "s", genes, 4) as w:
+            w.write(0, ["a", "b"], block, block)
+    assert list((tmp_path / "s").iterdir()) == []
+
+
+def test_block_of_the_wrong_shape_names_expected_and_found(tmp_path):
+    with pytest.raises(StoreError, match=r"\(1, 5\), found \(1, 4\)"):
+        with StoreWriter(tmp_path / "s", np.arange(1, 6), 1) as w:
+            w.write(0, ["a"], np.zeros((1, 4)), np.zeros((1, 4)))
