@@ -40,7 +40,8 @@ def test_int64_row_ids_are_read_as_entrez_id_strings():
     with GctxReader(fixture_path("cmapPy_tests/test_parse_gctx_rid_entrez_id.gctx")) as r:
         assert list(r.row_ids[:2]) == ["5720", "55847"]
         assert r.shape == (5, 5)
-        assert r.read(cols=[0], rows=[0])[0, 0] == 1095.0
+        assert r.read(cols=[0], rows=[0])[0, 0] == 1431.0
+        assert r.read(cols=[3], rows=[0])[0, 0] == 1095.0  # selections address (sample, gene) positions
 
 
 def test_float64_gctx_is_read_as_float32():
