@@ -51,10 +51,11 @@ def test_float64_gctx_is_read_as_float32():
         assert r.col_meta["mfc_plate_id"].isna().all()  # stored as the string "-666"
 
 
-def test_latin1_micro_sign_in_metadata_is_decoded_without_crashing():
+def test_level5_gctx_from_cmapr_reads_with_int32_metadata_and_text_doses():
     with GctxReader(fixture_path("cmapR_extdata/modzs_n25x50.gctx")) as r:
         assert r.shape == (25, 50)
-        assert r.col_meta["pert_idose"].iloc[0] == "10 \u00b5M"
+        assert r.col_meta["pert_idose"].iloc[0] == "10 <b5>M"  # cmapR wrote the micro sign out as text
+        assert r.col_meta["distil_nsample"].iloc[0] == 5
         assert r.row_meta["pr_gene_symbol"].iloc[0] == "PSME1"
 
 
