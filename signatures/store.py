@@ -22,7 +22,8 @@ Every file is written under a temporary name in the same directory and moved
 into place with ``os.replace`` only when all of it has been written, so a
 crashed writer leaves no file that looks complete.
 
-This module imports numpy and h5py only; Django code calls it.
+This module imports numpy, pandas, h5py and the data layer's plain GCTX writer
+(``conversion.formats.gctx``), never Django; Django code calls it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import pandas as pd
+
+from conversion.formats.gctx import GctxWriter
 
 FORMAT_VERSION = 1
 CD_FILE = "cd.gctx"
@@ -85,48 +89,6 @@ def _tmp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
-class _GctxOut:
-    """Write one signature-major GCTX in signature blocks (CMap layout, see module docstring)."""
-
-    def __init__(self, path: Path, row_ids, row_meta: dict[str, np.ndarray], n_cols: int):
-        self.path = path
-        self.tmp = _tmp_name(path)
-        self.n_cols = n_cols
-        n_rows = len(row_ids)
-        self.h5 = h5py.File(self.tmp, "w")
-        self.h5.attrs["version"] = "GCTX1.0"
-        # CMap's MATLAB tools chunk (up to 268 samples, all genes); reading one
-        # signature is then one chunk.
-        chunks = (max(1, min(n_cols, 268)), n_rows) if n_cols and n_rows else None
-        self.matrix = self.h5.create_dataset("0/DATA/0/matrix", shape=(n_cols, n_rows), dtype="float32", chunks=chunks)
-        row = self.h5.create_group("0/META/ROW")
-        row.create_dataset("id", data=_as_bytes(row_ids))
-        for name, values in row_meta.items():
-            row.create_dataset(name, data=_as_bytes(values))
-        self.col_ids: list[str] = [""] * n_cols
-        self.col_meta: dict[str, list[str]] = {}
-
-    def write(self, start: int, block: np.ndarray, col_ids, col_meta: dict[str, list] | None) -> None:
-        k = block.shape[0]
-        self.matrix[start : start + k] = block
-        self.col_ids[start : start + k] = [str(c) for c in col_ids]
-        for name, values in (col_meta or {}).items():
-            self.col_meta.setdefault(name, [""] * self.n_cols)[start : start + k] = [str(v) for v in values]
-
-    def close(self, ok: bool) -> None:
-        if ok:
-            col = self.h5.create_group("0/META/COL")
-            col.create_dataset("id", data=_as_bytes(self.col_ids))
-            for name, values in self.col_meta.items():
-                col.create_dataset(name, data=_as_bytes(values))
-        self.h5.close()
-        if not ok:
-            self.tmp.unlink(missing_ok=True)
-
-    def commit(self) -> None:
-        os.replace(self.tmp, self.path)
-
-
 class StoreWriter:
     """Write a store signature block by signature block, with bounded memory.
 
@@ -157,11 +119,11 @@ class StoreWriter:
     def __enter__(self) -> StoreWriter:
         self.directory.mkdir(parents=True, exist_ok=True)
         (self.directory / MANIFEST_FILE).unlink(missing_ok=True)
-        row_meta = {"pr_gene_id": self.genes, "pr_gene_symbol": self.symbols}
         row_ids = [str(g) for g in self.genes]
+        row_meta = pd.DataFrame({"pr_gene_id": self.genes, "pr_gene_symbol": self.symbols}, index=row_ids)
         self._gctx = {
-            "cd": _GctxOut(self.directory / CD_FILE, row_ids, row_meta, self.n_signatures),
-            "logfc": _GctxOut(self.directory / LOGFC_FILE, row_ids, row_meta, self.n_signatures),
+            "cd": GctxWriter(self.directory / CD_FILE, row_ids, self.n_signatures, row_meta=row_meta),
+            "logfc": GctxWriter(self.directory / LOGFC_FILE, row_ids, self.n_signatures, row_meta=row_meta),
         }
         self._gene_major_path = self.directory / GENE_MAJOR_FILE
         self._gene_major_tmp = _tmp_name(self._gene_major_path)
@@ -190,8 +152,9 @@ class StoreWriter:
             raise StoreError(f"Signatures {start}..{start + k - 1} fall outside the store's 0..{self.n_signatures - 1}.")
         if k == 0:
             return
-        self._gctx["cd"].write(start, cd, sig_ids, col_meta)
-        self._gctx["logfc"].write(start, logfc, sig_ids, col_meta)
+        meta = None if col_meta is None else pd.DataFrame(col_meta)
+        self._gctx["cd"].write(start, cd, sig_ids, meta)
+        self._gctx["logfc"].write(start, logfc, sig_ids, meta)
         self._gm_cd[:, start : start + k] = cd.T
         self._gm_logfc[:, start : start + k] = logfc.T
         self._gm_rank[:, start : start + k] = ranks_up(cd).T
@@ -210,15 +173,17 @@ class StoreWriter:
         if ok:
             self._gm.create_dataset("sig_ids", data=_as_bytes(self._sig_ids) if self._sig_ids else np.array([], dtype="S1"))
         self._gm.close()
-        for out in self._gctx.values():
-            out.close(ok)
         if not ok:
+            for out in self._gctx.values():
+                out.abort()
             self._gene_major_tmp.unlink(missing_ok=True)
             if error is not None:
                 raise error
             return
+        # The GCTX files are renamed into place here; the store only counts as
+        # complete once store.json is written after all three files.
         for out in self._gctx.values():
-            out.commit()
+            out.close()
         os.replace(self._gene_major_tmp, self._gene_major_path)
         manifest = {"format_version": FORMAT_VERSION, "n_signatures": self.n_signatures, "n_genes": len(self.genes)}
         tmp = _tmp_name(self.directory / MANIFEST_FILE)
@@ -226,7 +191,9 @@ class StoreWriter:
         os.replace(tmp, self.directory / MANIFEST_FILE)
 
 
-def write_store(directory, gene_entrez_ids, sig_ids, cd: np.ndarray, logfc: np.ndarray, *, symbols=None, col_meta: dict[str, list] | None = None) -> Path:
+def write_store(
+    directory, gene_entrez_ids, sig_ids, cd: np.ndarray, logfc: np.ndarray, *, symbols=None, col_meta: dict[str, list] | None = None
+) -> Path:
     """Write a whole store at once: cd and logfc are (n_signatures, n_genes) float32."""
     sig_ids = list(sig_ids)
     with StoreWriter(directory, gene_entrez_ids, len(sig_ids), symbols=symbols) as writer:

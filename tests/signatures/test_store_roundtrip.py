@@ -4,6 +4,7 @@ import h5py
 import numpy as np
 import pytest
 
+from conversion.formats.gctx import GctxReader
 from signatures.store import StoreError, StoreWriter, open_store, ranks_up, write_store
 
 
@@ -63,13 +64,16 @@ def test_read_signature_returns_the_row_of_the_signature_major_gctx(tmp_path):
 
 
 def test_gctx_files_use_the_cmap_layout(tmp_path):
-    genes, sig_ids, cd, _, symbols = _random_store(tmp_path)
+    genes, sig_ids, cd, logfc, symbols = _random_store(tmp_path)
     with h5py.File(tmp_path / "store" / "cd.gctx", "r") as f:
-        assert f.attrs["version"] == "GCTX1.0"
+        assert f.attrs["version"] in (b"GCTX1.0", "GCTX1.0")
         assert f["0/DATA/0/matrix"].shape == (len(sig_ids), len(genes))
-        assert [x.decode() for x in f["0/META/ROW/id"][:]] == [str(g) for g in genes]
-        assert [x.decode() for x in f["0/META/ROW/pr_gene_symbol"][:]] == symbols
-        assert [x.decode() for x in f["0/META/COL/id"][:]] == sig_ids
+    for name, expected in (("cd.gctx", cd), ("logfc.gctx", logfc)):
+        with GctxReader(tmp_path / "store" / name) as reader:
+            assert list(reader.row_ids) == [str(g) for g in genes]
+            assert list(reader.col_ids) == sig_ids
+            assert list(reader.row_meta["pr_gene_symbol"]) == symbols
+            np.testing.assert_array_equal(reader.read(), expected)
 
 
 def test_gene_major_rows_are_stored_contiguously(tmp_path):
