@@ -1,0 +1,94 @@
+"""Batches, treatment groups and signature ids from per-profile metadata."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from signatures.batches import BatchError, batch_name, pert_type_of, plan_batches
+
+
+def _meta(rows):
+    cols = ["inst_id", "cell_id", "pert_id", "pert_iname", "pert_type", "pert_dose", "pert_dose_unit", "pert_time", "pert_time_unit", "rna_plate", "rna_well"]
+    return pd.DataFrame([dict(zip(cols, r)) for r in rows])
+
+
+def _plate(plate, cell="A375"):
+    rows = []
+    for rep in (1, 2, 3):
+        p = plate.replace("{X}", f"X{rep}")
+        rows.append((f"{p}:A0{rep}", cell, "DMSO", "DMSO", "ctl_vehicle", -666, "-666", 24, "h", p, "A01"))
+        rows.append((f"{p}:B0{rep}", cell, "BRD-1", "drug1", "trt_cp", 10.0, "um", 24, "h", p, "B01"))
+        rows.append((f"{p}:C0{rep}", cell, "BRD-1", "drug1", "trt_cp", 3.33, "um", 24, "h", p, "C01"))
+        rows.append((f"{p}:D0{rep}", cell, "BRD-P", "poscon", "trt_poscon", 1.0, "um", 24, "h", p, "D01"))
+    return rows
+
+
+def test_replicate_token_is_removed_from_the_plate_name():
+    assert batch_name("LJP005_A375_24H_X1_B19") == "LJP005_A375_24H_B19"
+    assert batch_name("CPC004_PC3_6H_X3") == "CPC004_PC3_6H"
+    assert batch_name("PLATE_X12_B7") == "PLATE_B7"
+
+
+def test_replicates_across_plates_form_one_group_per_dose():
+    plan = plan_batches(_meta(_plate("LJP005_A375_24H_{X}_B19")))
+    assert [b.name for b in plan.batches] == ["LJP005_A375_24H_B19"]
+    ids = sorted(g.sig_id for g in plan.batches[0].groups)
+    assert ids == ["LJP005_A375_24H_B19:BRD-1:10:24", "LJP005_A375_24H_B19:BRD-1:3.33:24", "LJP005_A375_24H_B19:BRD-P:1:24"]
+    for g in plan.batches[0].groups:
+        assert len(g.positions) == 3
+        assert plan.batches[0].n_controls(g) == 9
+
+
+def test_controls_are_never_signatures_and_poscons_take_the_plate_type():
+    plan = plan_batches(_meta(_plate("P_{X}")))
+    groups = plan.batches[0].groups
+    assert "DMSO" not in {g.pert_id for g in groups}
+    assert {g.pert_type for g in groups} == {"chemical"}
+    assert pert_type_of("trt_xpr") == "crispr"
+    assert pert_type_of("trt_sh.cgs") == "shrna"
+    assert pert_type_of("trt_oe") == "overexpression"
+    assert pert_type_of("trt_lig") == "ligand"
+
+
+def test_vehicle_mode_uses_only_vehicle_controls():
+    plan = plan_batches(_meta(_plate("P_{X}")), controls="vehicle")
+    batch = plan.batches[0]
+    assert len(batch.control_positions) == 3
+    assert batch.n_controls(batch.groups[0]) == 3
+
+
+def test_groups_below_min_replicates_are_skipped_and_counted():
+    rows = _plate("P_{X}")[:4]  # one replicate plate only
+    plan = plan_batches(_meta(rows), min_replicates=2)
+    assert plan.batches == [] and plan.skipped_groups == 3 and plan.skipped_batches == 1
+    plan = plan_batches(_meta(rows), min_replicates=1)
+    assert plan.n_signatures == 3
+
+
+def test_batch_without_vehicle_controls_is_skipped_with_a_note():
+    rows = [r for r in _plate("P_{X}") if r[4] != "ctl_vehicle"]
+    plan = plan_batches(_meta(rows), controls="vehicle")
+    assert plan.batches == [] and plan.skipped_batches == 1
+    assert "no vehicle or vector controls" in plan.notes[0]
+
+
+def test_profiles_without_a_plate_are_counted():
+    rows = _plate("P_{X}")
+    rows[0] = rows[0][:9] + ("",) + rows[0][10:]
+    plan = plan_batches(_meta(rows))
+    assert plan.skipped_profiles == 1
+
+
+def test_several_cell_lines_in_one_batch_keep_ids_unique():
+    rows = _plate("P_{X}", cell="A375") + [r[:1] + ("MCF7",) + r[2:] for r in _plate("P_{X}", cell="x")]
+    rows = [(f"{i}",) + r[1:] for i, r in enumerate(rows)]
+    plan = plan_batches(_meta(rows))
+    ids = [g.sig_id for g in plan.batches[0].groups]
+    assert len(ids) == 6 and len(set(ids)) == 6 and all(i.endswith((":A375", ":MCF7")) for i in ids)
+
+
+def test_missing_columns_and_bad_options_are_named():
+    with pytest.raises(BatchError, match="missing rna_plate"):
+        plan_batches(_meta(_plate("P_{X}")).drop(columns=["rna_plate"]))
+    with pytest.raises(BatchError, match="controls must be one of all, vehicle, found 'dmso'"):
+        plan_batches(_meta(_plate("P_{X}")), controls="dmso")
