@@ -1,0 +1,247 @@
+"""Training loops for both steps, on in-memory float32 arrays (samples, genes).
+
+Step 1 follows the CycleGAN objective (Zhu et al. 2017, eq. 1-3) with the
+least-squares adversarial loss, as the paper does:
+    L(G, F, D_X, D_Y) = L_GAN(G, D_Y) + L_GAN(F, D_X)
+                        + lambda_cycle * L_cyc(G, F) + lambda_identity * L_idt(G, F)
+Step 2 is plain regression (MSE) with early stopping on a validation split.
+
+Both loops write a checkpoint after every epoch (atomically) and resume from it
+when it exists, so an interrupted run continues where it stopped.
+"""
+
+import logging
+import math
+import os
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .config import CycleGANConfig, ExtrapolatorConfig
+from .networks import Discriminator, Extrapolator, Generator
+
+logger = logging.getLogger(__name__)
+
+# progress(stage, epoch, total_epochs, losses) is called after every epoch.
+Progress = Callable[[str, int, int, dict], None]
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """'auto' -> cuda if present else cpu; 'cuda' without a GPU falls back to cpu with a warning."""
+    if isinstance(device, torch.device):
+        return device
+    if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
+        raise ValueError(f"Unknown device {device!r}: expected cpu, cuda or auto.")
+    if device == "cpu":
+        return torch.device("cpu")
+    if torch.cuda.is_available():
+        return torch.device("cuda" if device == "auto" else device)
+    if device != "auto":
+        logger.warning("Device %s was requested but no CUDA GPU is available; running on the CPU.", device)
+    return torch.device("cpu")
+
+
+def _autocast(device: torch.device):
+    # Mixed precision only on CUDA: bf16 needs no loss scaling. On the CPU we stay in fp32.
+    return torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+def _save_atomic(obj: dict, path: Path) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _check_matrix(name: str, array: np.ndarray, n_genes: int) -> torch.Tensor:
+    if array.ndim != 2 or array.shape[1] != n_genes:
+        raise ValueError(f"{name} must be (samples, {n_genes}) but has shape {array.shape}.")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} contains NaN or infinite values.")
+    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
+
+
+def _move(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    # Pinned host memory lets the host-to-device copy overlap with compute on CUDA.
+    if device.type == "cuda":
+        return t.pin_memory().to(device, non_blocking=True)
+    return t
+
+
+def train_cyclegan(
+    x: np.ndarray,
+    y: np.ndarray,
+    config: CycleGANConfig,
+    *,
+    device: str | torch.device = "auto",
+    checkpoint: Path | None = None,
+    progress: Progress | None = None,
+) -> tuple[Generator, Generator, list[dict]]:
+    """Fit step 1 on unpaired x (L1000, (n_x, genes)) and y (RNA-seq, (n_y, genes)).
+
+    Returns (G, F, history) with the networks in eval mode on the CPU.
+    """
+    device = resolve_device(device)
+    X = _move(_check_matrix("L1000 training matrix", x, config.n_genes), device)
+    Y = _move(_check_matrix("RNA-seq training matrix", y, config.n_genes), device)
+    torch.manual_seed(config.seed)
+    G, F = Generator(config), Generator(config)
+    G.fit_scaling(X, Y)
+    F.fit_scaling(Y, X)
+    G, F = G.to(device), F.to(device)
+    D_X, D_Y = Discriminator(config).to(device), Discriminator(config).to(device)
+    betas = (config.beta1, config.beta2)
+    opt_g = torch.optim.Adam([*G.parameters(), *F.parameters()], lr=config.lr, betas=betas)
+    opt_d = torch.optim.Adam([*D_X.parameters(), *D_Y.parameters()], lr=config.lr, betas=betas)
+    rng = torch.Generator().manual_seed(config.seed)
+    history, start = [], 0
+
+    if checkpoint is not None and Path(checkpoint).exists():
+        state = torch.load(checkpoint, map_location=device, weights_only=True)
+        if state["config"] != asdict(config):
+            raise ValueError(f"Checkpoint {checkpoint} was written with a different step-1 configuration; delete it to start over.")
+        for module, key in ((G, "G"), (F, "F"), (D_X, "D_X"), (D_Y, "D_Y"), (opt_g, "opt_g"), (opt_d, "opt_d")):
+            module.load_state_dict(state[key])
+        rng.set_state(state["rng"])
+        history, start = state["history"], state["epoch"]
+        logger.info("Resuming step 1 from epoch %d of %d (%s).", start, config.epochs, checkpoint)
+
+    mse, l1 = nn.MSELoss(), nn.L1Loss()
+    steps = max(1, math.ceil(max(len(X), len(Y)) / config.batch_size))
+    for epoch in range(start, config.epochs):
+        for module in (G, F, D_X, D_Y):
+            module.train()
+        sums = dict(G=0.0, cycle=0.0, identity=0.0, D=0.0)
+        # Unpaired: each step draws an independent random batch from each domain.
+        ix = torch.randint(len(X), (steps, config.batch_size), generator=rng)
+        iy = torch.randint(len(Y), (steps, config.batch_size), generator=rng)
+        for step in range(steps):
+            real_x, real_y = X[ix[step].to(X.device)], Y[iy[step].to(Y.device)]  # (B, genes)
+            with _autocast(device):
+                fake_y, fake_x = G(real_x), F(real_y)
+                score_y, score_x = D_Y(fake_y), D_X(fake_x)
+                loss_gan = mse(score_y, torch.ones_like(score_y)) + mse(score_x, torch.ones_like(score_x))
+                loss_cycle = l1(F(fake_y), real_x) + l1(G(fake_x), real_y)
+                loss_identity = l1(G(real_y), real_y) + l1(F(real_x), real_x)
+                loss_g = loss_gan + config.lambda_cycle * loss_cycle + config.lambda_identity * loss_identity
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+
+            with _autocast(device):
+                loss_d = 0.0
+                for D, real, fake in ((D_Y, real_y, fake_y), (D_X, real_x, fake_x)):
+                    s_real, s_fake = D(real), D(fake.detach())
+                    loss_d = loss_d + 0.5 * (mse(s_real, torch.ones_like(s_real)) + mse(s_fake, torch.zeros_like(s_fake)))
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+            for key, value in (("G", loss_gan), ("cycle", loss_cycle), ("identity", loss_identity), ("D", loss_d)):
+                sums[key] += value.item() / steps
+        history.append({"epoch": epoch + 1, **sums})
+        if checkpoint is not None:
+            _save_atomic(
+                {"config": asdict(config), "epoch": epoch + 1, "history": history, "rng": rng.get_state(),
+                 "G": G.state_dict(), "F": F.state_dict(), "D_X": D_X.state_dict(), "D_Y": D_Y.state_dict(),
+                 "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict()},
+                checkpoint,
+            )
+        if progress:
+            progress("step1", epoch + 1, config.epochs, sums)
+    return G.cpu().eval(), F.cpu().eval(), history
+
+
+def train_extrapolator(
+    landmarks: np.ndarray,
+    targets: np.ndarray,
+    config: ExtrapolatorConfig,
+    *,
+    device: str | torch.device = "auto",
+    checkpoint: Path | None = None,
+    progress: Progress | None = None,
+) -> tuple[Extrapolator, list[dict]]:
+    """Fit step 2 on RNA-seq: landmarks (n, n_in) -> targets (n, n_out), MSE, early stopping.
+
+    The best network on the validation split (the last `validation_fraction` of a
+    seeded permutation) is returned, in eval mode on the CPU.
+    """
+    device = resolve_device(device)
+    inputs = _check_matrix("step-2 input matrix", landmarks, config.n_in)
+    outputs = _check_matrix("step-2 target matrix", targets, config.n_out)
+    if len(inputs) != len(outputs):
+        raise ValueError(f"step-2 inputs and targets must have the same number of samples, found {len(inputs)} and {len(outputs)}.")
+    perm = torch.randperm(len(inputs), generator=torch.Generator().manual_seed(config.seed))
+    n_val = max(1, int(round(len(inputs) * config.validation_fraction)))
+    if len(inputs) - n_val < 1:
+        raise ValueError(f"step 2 needs at least 2 RNA-seq samples, found {len(inputs)}.")
+    val_idx, train_idx = perm[:n_val], perm[n_val:]
+    X_train, Y_train = _move(inputs[train_idx], device), _move(outputs[train_idx], device)
+    X_val, Y_val = _move(inputs[val_idx], device), _move(outputs[val_idx], device)
+
+    torch.manual_seed(config.seed)
+    net = Extrapolator(config)
+    net.fit_scaling(inputs[train_idx], outputs[train_idx])
+    net = net.to(device)
+    opt = torch.optim.Adam(net.parameters(), lr=config.lr)
+    rng = torch.Generator().manual_seed(config.seed + 1)
+    history, start, best_loss, best_state, waited = [], 0, math.inf, None, 0
+
+    if checkpoint is not None and Path(checkpoint).exists():
+        state = torch.load(checkpoint, map_location=device, weights_only=True)
+        if state["config"] != asdict(config):
+            raise ValueError(f"Checkpoint {checkpoint} was written with a different step-2 configuration; delete it to start over.")
+        net.load_state_dict(state["net"])
+        opt.load_state_dict(state["opt"])
+        rng.set_state(state["rng"])
+        history, start, best_loss, waited = state["history"], state["epoch"], state["best_loss"], state["waited"]
+        best_state = state["best"]
+        logger.info("Resuming step 2 from epoch %d (%s).", start, checkpoint)
+
+    mse = nn.MSELoss()
+    for epoch in range(start, config.max_epochs):
+        if waited >= config.patience:
+            break
+        net.train()
+        order = torch.randperm(len(X_train), generator=rng).to(X_train.device)
+        train_loss = 0.0
+        for batch in order.split(config.batch_size):
+            with _autocast(device):
+                loss = mse(net(X_train[batch]), Y_train[batch])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            train_loss += loss.item() * len(batch) / len(X_train)
+        val_loss = _evaluate_mse(net, X_val, Y_val, config.batch_size * 10, device)
+        if val_loss < best_loss:
+            best_loss, waited = val_loss, 0
+            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        else:
+            waited += 1
+        history.append({"epoch": epoch + 1, "train_mse": train_loss, "val_mse": val_loss})
+        if checkpoint is not None:
+            _save_atomic(
+                {"config": asdict(config), "epoch": epoch + 1, "history": history, "rng": rng.get_state(),
+                 "net": net.state_dict(), "opt": opt.state_dict(), "best": best_state,
+                 "best_loss": best_loss, "waited": waited},
+                checkpoint,
+            )
+        if progress:
+            progress("step2", epoch + 1, config.max_epochs, history[-1])
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    return net.cpu().eval(), history
+
+
+@torch.inference_mode()
+def _evaluate_mse(net: nn.Module, X: torch.Tensor, Y: torch.Tensor, batch_size: int, device: torch.device) -> float:
+    net.eval()
+    total = 0.0
+    for start in range(0, len(X), batch_size):
+        with _autocast(device):
+            pred = net(X[start:start + batch_size]).float()
+        total += float(((pred - Y[start:start + batch_size]) ** 2).mean()) * len(pred) / len(X)
+    return total
