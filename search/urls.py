@@ -1,9 +1,13 @@
-from django.urls import path
+from django.urls import include, path
 
-from search import views
+from search import api_urls, views
 
 app_name = "search"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("genes/", views.gene_search, name="gene_search"),
+    path("genes/<str:symbol>/", views.gene_page, name="gene"),
+    path("genes/<str:symbol>/download.<str:fmt>", views.download, name="download"),
+    path("api/", include(api_urls.urlpatterns)),
 ]

@@ -1,7 +1,160 @@
-from django.shortcuts import render
+"""Search pages: home, gene lookup, the gene's result page and its downloads.
 
+Views are thin: resolve the gene, validate the query string against the active
+release (search.query), run the lists, render. Bad input is a 400 or 404 page
+with one sentence saying what was wrong.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from search import downloads, lookup, plots
+from search.query import (
+    METRIC_LABELS,
+    TYPE_LABELS,
+    BadParameter,
+    SearchParams,
+    parse_params,
+    release_facets,
+    run_lists,
+)
 from signatures.models import Release
+from signatures.store import StoreError
+
+DOWNLOAD_DEFAULT_LIMIT = 100
+DOWNLOAD_MAX_LIMIT = 5000
 
 
 def home(request):
     return render(request, "search/home.html", {"release": Release.active()})
+
+
+def gene_search(request):
+    """The search box's target: one gene -> its page; otherwise a page that says what was found."""
+    q = request.GET.get("q", "")
+    resolution = lookup.resolve(q)
+    if resolution.gene is not None:
+        return _redirect_to_gene(resolution, {})
+    return _lookup_page(request, resolution)
+
+
+def _lookup_page(request, resolution):
+    status = 200 if resolution.ambiguous else (400 if not resolution.query else 404)
+    return render(request, "search/lookup.html", {"resolution": resolution, "message": resolution.message()}, status=status)
+
+
+def _redirect_to_gene(resolution, query: dict, view: str = "search:gene") -> HttpResponse:
+    gene, match = resolution.gene, resolution.match
+    items = [(k, v) for k, vs in query.items() for v in vs if k != "searched"]
+    if match.via != "symbol" or resolution.query != gene.symbol:
+        items.append(("searched", resolution.query))
+    url = reverse(view, args=[gene.symbol])
+    return redirect(url + ("?" + urlencode(items) if items else ""))
+
+
+def _resolve_gene(request, symbol):
+    """(gene, None) for the canonical symbol; (None, response) to redirect or to explain."""
+    resolution = lookup.resolve(symbol)
+    if resolution.gene is None:
+        return None, _lookup_page(request, resolution)
+    if resolution.gene.symbol != symbol:
+        return None, _redirect_to_gene(resolution, dict(request.GET.lists()), view=request.resolver_match.view_name)
+    return resolution.gene, None
+
+
+def _run(request, gene, release, *, download: bool):
+    """Validate the query string and fill the page's lists: (params, facets, sections)."""
+    facets = release_facets(release)
+    params = parse_params(
+        request.GET,
+        facets,
+        default_limit=DOWNLOAD_DEFAULT_LIMIT if download else 50,
+        max_limit=DOWNLOAD_MAX_LIMIT if download else 1000,
+    )
+    types = params.types or tuple(facets.types)
+    directions = (params.direction,) if params.direction else ("up", "down")
+    lists = [((t,), d) for t in types for d in directions]
+    hit_lists = run_lists(release, gene, params, lists) if lists else []
+    sections = []
+    for t in types:
+        mine = [hl for hl in hit_lists if hl.pert_types == (t,)]
+        sections.append({"type": t, "label": TYPE_LABELS.get(t, t), "lists": mine})
+    return params, facets, sections, hit_lists
+
+
+def gene_page(request, symbol):
+    gene, response = _resolve_gene(request, symbol)
+    if response is not None:
+        return response
+    release = Release.active()
+    context = {"gene": gene, "release": release, "searched": request.GET.get("searched", "")[:64], "metric_labels": METRIC_LABELS, "type_labels": TYPE_LABELS}
+    if release is None:
+        context["error"] = "No release is active yet: signatures have not been computed and activated."
+        return render(request, "search/gene.html", context, status=503)
+    try:
+        params, facets, sections, _ = _run(request, gene, release, download=False)
+    except BadParameter as exc:
+        context["error"] = exc.message
+        context["facets"] = release_facets(release)
+        context["params"] = SearchParams()
+        return render(request, "search/gene.html", context, status=400)
+    except StoreError as exc:
+        context["error"] = f"The exact query cannot be answered right now: {exc}"
+        return render(request, "search/gene.html", context, status=503)
+    for section in sections:
+        points = [_point(hit, hl.direction) for hl in section["lists"] for hit in hl.hits]
+        section["figure_id"] = f"volcano-{section['type']}"
+        section["figure"] = plots.volcano_figure(points, title=f"{gene.symbol}: {section['label']}")
+    query = params.query_string()
+    context.update(
+        params=params,
+        facets=facets,
+        sections=sections,
+        query=query,
+        prev_query=params.query_string(offset=max(0, params.offset - params.limit)) if params.offset else None,
+        next_query=params.query_string(offset=params.offset + params.limit) if any(hl.has_next for s in sections for hl in s["lists"]) else None,
+        figures={s["figure_id"]: s["figure"] for s in sections},
+    )
+    return render(request, "search/gene.html", context)
+
+
+def _point(hit, direction: str) -> dict:
+    s = hit.signature
+    return {
+        "sig_id": s.sig_id, "perturbagen": s.pert_name, "cell_line": s.cell_line.name, "dose": s.dose, "dose_unit": s.dose_unit,
+        "time": s.time, "time_unit": s.time_unit, "cd": hit.cd, "logfc": hit.logfc, "rank": hit.rank, "direction": direction,
+    }
+
+
+def download(request, symbol, fmt):
+    if fmt not in downloads.CONTENT_TYPES:
+        raise Http404(f"Unknown download format '{fmt}'; expected tsv, csv or xlsx.")
+    gene, response = _resolve_gene(request, symbol)
+    if response is not None:
+        return response
+    release = Release.active()
+    if release is None:
+        return HttpResponse("No release is active yet.\n", status=503, content_type="text/plain")
+    try:
+        params, _, _, hit_lists = _run(request, gene, release, download=True)
+    except BadParameter as exc:
+        return HttpResponse(exc.message + "\n", status=400, content_type="text/plain; charset=utf-8")
+    except StoreError as exc:
+        return HttpResponse(f"The exact query cannot be answered right now: {exc}\n", status=503, content_type="text/plain; charset=utf-8")
+    header = download_header(release, gene, params)
+    body = downloads.render(fmt, header, hit_lists)
+    response = HttpResponse(body, content_type=downloads.CONTENT_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="l1kweb_{gene.symbol}_{release.name}.{fmt}"'
+    return response
+
+
+def download_header(release, gene, params) -> str:
+    return (
+        f"l1kweb release {release.name}; model {release.model_version or 'unknown'}; dataset {release.dataset.name}; "
+        f"query gene={gene.symbol} (Entrez {gene.entrez_id}) {params.describe()}"
+    )

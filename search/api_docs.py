@@ -1,0 +1,51 @@
+"""A browsable API reference served from our own templates.
+
+drf-spectacular's Swagger UI and Redoc pages load their JavaScript from a CDN
+and the site must work offline, so this page renders the same OpenAPI schema
+(drf-spectacular's generator) as plain HTML: paths, parameters, and responses.
+"""
+
+from __future__ import annotations
+
+from django.shortcuts import render
+from django.urls import reverse
+from drf_spectacular.generators import SchemaGenerator
+
+_schema_cache: dict = {}
+
+
+def _schema() -> dict:
+    if "schema" not in _schema_cache:
+        _schema_cache["schema"] = SchemaGenerator().get_schema(request=None, public=True)
+    return _schema_cache["schema"]
+
+
+def _ref_name(schema: dict) -> str:
+    if not schema:
+        return ""
+    if "$ref" in schema:
+        return schema["$ref"].rsplit("/", 1)[-1]
+    if schema.get("type") == "array":
+        return f"list of {_ref_name(schema.get('items', {}))}"
+    return schema.get("type", "object")
+
+
+def api_docs(request):
+    schema = _schema()
+    endpoints = []
+    for path, methods in schema.get("paths", {}).items():
+        for method, op in methods.items():
+            params = [
+                {"name": p["name"], "in": p["in"], "required": p.get("required", False), "type": _ref_name(p.get("schema", {})), "description": p.get("description", "")}
+                for p in op.get("parameters", [])
+            ]
+            responses = []
+            for code, resp in op.get("responses", {}).items():
+                content = resp.get("content", {}).get("application/json", {})
+                responses.append({"code": code, "schema": _ref_name(content.get("schema", {})), "description": resp.get("description", "")})
+            endpoints.append({"method": method.upper(), "path": path, "summary": op.get("description", ""), "parameters": params, "responses": responses})
+    components = []
+    for name, comp in sorted(schema.get("components", {}).get("schemas", {}).items()):
+        fields = [{"name": f, "type": _ref_name(s) or s.get("type", ""), "description": s.get("description", "")} for f, s in comp.get("properties", {}).items()]
+        components.append({"name": name, "fields": fields, "enum": comp.get("enum")})
+    return render(request, "search/api_docs.html", {"info": schema.get("info", {}), "endpoints": endpoints, "components": components, "schema_url": reverse("search:api-schema")})

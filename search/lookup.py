@@ -1,0 +1,186 @@
+"""Gene lookup: symbols, aliases, previous symbols, Entrez and Ensembl ids.
+
+`resolve` turns what a researcher typed into one gene, several (an alias that
+names more than one gene) or none, with the closest symbols as suggestions;
+`autocomplete` serves the search box. Every query is case-insensitive and
+parameterised; nothing typed ever reaches SQL as text.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+from django.db.models.functions import Upper
+
+from search.models import AliasKind, Gene, GeneAlias
+
+MAX_QUERY_LENGTH = 64
+ENSEMBL_RE = re.compile(r"^ENSG\d{6,}(\.\d+)?$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Match:
+    gene: Gene
+    via: str  # "symbol", "entrez", "ensembl", "synonym" or "previous"
+    alias: str = ""  # what matched when it was not the symbol itself
+
+
+@dataclass
+class Resolution:
+    query: str
+    matches: list[Match] = field(default_factory=list)
+    suggestions: list[Gene] = field(default_factory=list)
+
+    @property
+    def gene(self) -> Gene | None:
+        return self.matches[0].gene if len(self.matches) == 1 else None
+
+    @property
+    def match(self) -> Match | None:
+        return self.matches[0] if len(self.matches) == 1 else None
+
+    @property
+    def ambiguous(self) -> bool:
+        return len(self.matches) > 1
+
+    def message(self) -> str:
+        if self.ambiguous:
+            names = ", ".join(f"{m.gene.symbol} (Entrez {m.gene.entrez_id})" for m in self.matches)
+            return f"'{self.query}' names more than one gene: {names}."
+        if self.gene is not None:
+            return f"'{self.query}' is {self.gene.symbol}."
+        if not self.query:
+            return "Type a gene symbol, alias or Entrez id."
+        text = f"Unknown gene '{self.query}'."
+        if self.suggestions:
+            text += " Did you mean " + " or ".join(g.symbol for g in self.suggestions[:3]) + "?"
+        return text
+
+
+def normalise_query(query) -> str:
+    return str(query or "").strip()[: MAX_QUERY_LENGTH + 1]
+
+
+def resolve(query, *, suggest: bool = True) -> Resolution:
+    """Find the gene `query` names: Entrez id, Ensembl id, symbol, then synonyms and previous symbols."""
+    q = normalise_query(query)
+    result = Resolution(query=q)
+    if not q or len(q) > MAX_QUERY_LENGTH:
+        return result
+    if q.isdigit():
+        gene = Gene.objects.filter(pk=int(q)).first() if len(q) <= 18 else None
+        if gene is not None:
+            result.matches = [Match(gene, "entrez", q)]
+        return result
+    key = q.upper()
+    if ENSEMBL_RE.match(q):
+        stable = key.split(".")[0]
+        genes = list(Gene.objects.filter(ensembl_id__iexact=stable)) or [a.gene for a in GeneAlias.objects.filter(alias__iexact=stable, kind=AliasKind.ENSEMBL).select_related("gene")]
+        result.matches = [Match(g, "ensembl", stable) for g in _unique(genes)]
+        return result
+    genes = list(Gene.objects.annotate(u=Upper("symbol")).filter(u=key))
+    if len(genes) > 1:
+        # Two genes share a symbol in any case: the exact spelling decides when it can.
+        exact = [g for g in genes if g.symbol == q]
+        genes = exact if len(exact) == 1 else genes
+    if genes:
+        result.matches = [Match(g, "symbol") for g in genes]
+        return result
+    aliases = list(GeneAlias.objects.annotate(u=Upper("alias")).filter(u=key).select_related("gene").order_by("gene_id"))
+    by_gene: dict[int, Match] = {}
+    for a in aliases:
+        by_gene.setdefault(a.gene_id, Match(a.gene, a.kind, a.alias))
+    matches = list(by_gene.values())
+    if len(matches) > 1:
+        # A previous symbol outranks a loose synonym; then prefer genes the model predicts.
+        previous = [m for m in matches if m.via == AliasKind.PREVIOUS]
+        if len(previous) == 1:
+            matches = previous
+    result.matches = matches
+    if not matches and suggest:
+        result.suggestions = suggestions(q)
+    return result
+
+
+def _unique(genes):
+    seen, out = set(), []
+    for g in genes:
+        if g.pk not in seen:
+            seen.add(g.pk)
+            out.append(g)
+    return out
+
+
+def suggestions(query: str, n: int = 5) -> list[Gene]:
+    """The symbols closest to `query` (difflib ratio >= 0.6), from genes sharing its first letter.
+
+    Only unknown queries pay for this: it reads the few thousand symbols that
+    start like the query, never the whole registry.
+    """
+    q = normalise_query(query).upper()
+    if not q:
+        return []
+    lo, hi = max(1, len(q) - 2), len(q) + 2
+    candidates: dict[str, int] = {}
+    rows = Gene.objects.annotate(u=Upper("symbol")).filter(u__startswith=q[0]).values_list("u", "entrez_id", "symbol")
+    for upper, entrez_id, symbol in rows.iterator(chunk_size=5000):
+        if lo <= len(upper) <= hi:
+            candidates.setdefault(upper, entrez_id)
+    alias_rows = GeneAlias.objects.annotate(u=Upper("alias")).filter(u__startswith=q[0]).exclude(kind=AliasKind.ENSEMBL).values_list("u", "gene_id")
+    alias_hits: dict[str, int] = {}
+    for upper, gene_id in alias_rows.iterator(chunk_size=5000):
+        if lo <= len(upper) <= hi and upper not in candidates:
+            alias_hits.setdefault(upper, gene_id)
+    close = difflib.get_close_matches(q, list(candidates) + list(alias_hits), n=n * 2, cutoff=0.6)
+    ids: list[int] = []
+    for name in close:
+        gene_id = candidates.get(name) or alias_hits.get(name)
+        if gene_id not in ids:
+            ids.append(gene_id)
+    genes = Gene.objects.in_bulk(ids[:n])
+    return [genes[i] for i in ids[:n] if i in genes]
+
+
+def autocomplete(query, *, limit: int = 10) -> list[dict]:
+    """Genes whose symbol, alias or Entrez id starts with `query`: exact matches first, then shortest."""
+    q = normalise_query(query)
+    if not q or len(q) > MAX_QUERY_LENGTH:
+        return []
+    key = q.upper()
+    out: dict[int, dict] = {}
+    if q.isdigit() and len(q) <= 18:
+        for g in Gene.objects.filter(pk=int(q)):
+            out[g.pk] = _suggestion(g, "entrez", q)
+    symbols = (
+        Gene.objects.annotate(u=Upper("symbol"))
+        .filter(u__startswith=key)
+        .order_by("-in_model_output", "symbol")
+        .only("entrez_id", "symbol", "name", "status", "in_model_output")[: limit * 5]
+    )
+    ranked = sorted(symbols, key=lambda g: (g.symbol.upper() != key, len(g.symbol), g.symbol))
+    for g in ranked:
+        out.setdefault(g.pk, _suggestion(g, "symbol", ""))
+    if len(out) < limit:
+        aliases = (
+            GeneAlias.objects.annotate(u=Upper("alias"))
+            .filter(u__startswith=key)
+            .exclude(kind=AliasKind.ENSEMBL)
+            .select_related("gene")
+            .order_by("alias")[: limit * 2]
+        )
+        for a in sorted(aliases, key=lambda a: (a.alias.upper() != key, len(a.alias))):
+            out.setdefault(a.gene_id, _suggestion(a.gene, a.kind, a.alias))
+    return list(out.values())[:limit]
+
+
+def _suggestion(gene: Gene, via: str, alias: str) -> dict:
+    return {
+        "entrez_id": gene.entrez_id,
+        "symbol": gene.symbol,
+        "name": gene.name,
+        "status": gene.status,
+        "matched": via,
+        "alias": alias,
+    }

@@ -1,0 +1,341 @@
+"""The gene-centric query: validate parameters, read the top lists or the store, return hits.
+
+Without filters a result list comes from the precomputed per-gene top lists
+(`GeneTopEntry`, one indexed query for every list on a page). With any filter
+(cell line, dose, time), or a page past the top lists, it is exact over all
+signatures: the matching signature columns come from PostgreSQL, the gene's
+values across every signature come from the gene-major store in one read, and
+numpy ranks them (`search.ranking`). A filter is never applied to an already
+truncated top 100, so a cell line never silently shows fewer hits than exist.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+import numpy as np
+from django.core.cache import cache
+from django.db.models import Count
+
+from search import ranking
+from search.stores import store_for
+from signatures.models import GeneTopEntry, PertType, Signature
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 1000
+MAX_OFFSET = 1_000_000
+DEFAULT_TOP_N = 100  # the index holds the top 100 per gene, type, direction and metric
+TYPE_ORDER = [PertType.CRISPR, PertType.CHEMICAL, PertType.SHRNA, PertType.OVEREXPRESSION, PertType.LIGAND, PertType.OTHER]
+TYPE_LABELS = dict(PertType.choices)
+METRIC_LABELS = {"cd": "CD coefficient", "logfc": "log2 fold change", "rank": "rank in signature"}
+
+
+class BadParameter(ValueError):
+    """A query parameter the search cannot use; the message is one sentence for the user."""
+
+    def __init__(self, parameter: str, message: str):
+        super().__init__(message)
+        self.parameter = parameter
+        self.message = message
+
+
+# ---------------------------------------------------------------------------
+# Facets: what a release holds, for the filter controls and for validation.
+
+
+@dataclass(frozen=True)
+class Facets:
+    types: dict[str, int]  # pert_type -> number of signatures, in TYPE_ORDER
+    cell_lines: dict[str, tuple[int, int]]  # name -> (CellLine id, number of signatures)
+    doses: list[tuple[float, str, int]]  # (dose, unit, number of signatures)
+    times: list[tuple[float, str, int]]
+
+
+def release_facets(release) -> Facets:
+    """Counts per type, cell line, dose and time in `release`, cached (a release never changes)."""
+    stamp = int((release.completed_at or release.created_at).timestamp()) if (release.completed_at or release.created_at) else 0
+    key = f"search:facets:v1:{release.pk}:{stamp}"
+    facets = cache.get(key)
+    if facets is None:
+        facets = _compute_facets(release)
+        cache.set(key, facets, timeout=24 * 3600)
+    return facets
+
+
+def _compute_facets(release) -> Facets:
+    sigs = Signature.objects.filter(release=release)
+    raw_types = dict(sigs.values_list("pert_type").annotate(n=Count("id")).order_by())
+    types = {t.value: raw_types[t.value] for t in TYPE_ORDER if t.value in raw_types}
+    cells = {name: (cid, n) for cid, name, n in sigs.values_list("cell_line_id", "cell_line__name").annotate(n=Count("id")).order_by("cell_line__name")}
+    doses = [(d, u, n) for d, u, n in sigs.exclude(dose=None).values_list("dose", "dose_unit").annotate(n=Count("id")).order_by("dose", "dose_unit")]
+    times = [(t, u, n) for t, u, n in sigs.exclude(time=None).values_list("time", "time_unit").annotate(n=Count("id")).order_by("time", "time_unit")]
+    return Facets(types=types, cell_lines=cells, doses=doses, times=times)
+
+
+# ---------------------------------------------------------------------------
+# Parameters.
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    types: tuple[str, ...] = ()  # empty: every type the release holds
+    direction: str | None = None  # None: both (the page); the API asks for one
+    metric: str = "cd"
+    cell_lines: tuple[str, ...] = ()
+    dose: float | None = None
+    time: float | None = None
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.cell_lines) or self.dose is not None or self.time is not None
+
+    def query_items(self, *, with_paging: bool = True) -> list[tuple[str, str]]:
+        """The parameters as query-string pairs (defaults left out), so a shared URL reproduces the view."""
+        items = [("type", t) for t in self.types]
+        if self.direction:
+            items.append(("direction", self.direction))
+        if self.metric != "cd":
+            items.append(("metric", self.metric))
+        items += [("cell_line", c) for c in self.cell_lines]
+        if self.dose is not None:
+            items.append(("dose", _fmt_number(self.dose)))
+        if self.time is not None:
+            items.append(("time", _fmt_number(self.time)))
+        if with_paging:
+            if self.limit != DEFAULT_LIMIT:
+                items.append(("limit", str(self.limit)))
+            if self.offset:
+                items.append(("offset", str(self.offset)))
+        return items
+
+    def query_string(self, **changes) -> str:
+        params = self if not changes else SearchParams(**{**self.__dict__, **changes})
+        return urlencode(params.query_items())
+
+    def describe(self) -> str:
+        parts = [f"type={','.join(self.types) or 'all'}", f"direction={self.direction or 'up,down'}", f"metric={self.metric}"]
+        if self.cell_lines:
+            parts.append(f"cell_line={','.join(self.cell_lines)}")
+        if self.dose is not None:
+            parts.append(f"dose={_fmt_number(self.dose)}")
+        if self.time is not None:
+            parts.append(f"time={_fmt_number(self.time)}")
+        parts.append(f"offset={self.offset}")
+        parts.append(f"limit={self.limit}")
+        return " ".join(parts)
+
+
+def _fmt_number(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def _get_list(data: Mapping, name: str) -> list[str]:
+    values = data.getlist(name) if hasattr(data, "getlist") else ([data[name]] if name in data else [])
+    out: list[str] = []
+    for v in values:
+        out += [part.strip() for part in str(v).split(",") if part.strip()]
+    return out
+
+
+def _get_one(data: Mapping, name: str) -> str | None:
+    values = _get_list(data, name)
+    if len(values) > 1:
+        raise BadParameter(name, f"Parameter '{name}' takes one value, found {len(values)}: {', '.join(values[:5])}.")
+    return values[0] if values else None
+
+
+def _int(data, name: str, default: int, lo: int, hi: int) -> int:
+    raw = _get_one(data, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadParameter(name, f"Parameter '{name}' must be a whole number, found '{raw[:40]}'.") from None
+    if not lo <= value <= hi:
+        raise BadParameter(name, f"Parameter '{name}' must be between {lo} and {hi}, found {value}.")
+    return value
+
+
+def _float(data, name: str) -> float | None:
+    raw = _get_one(data, name)
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadParameter(name, f"Parameter '{name}' must be a number, found '{raw[:40]}'.") from None
+    if not math.isfinite(value) or value < 0:
+        raise BadParameter(name, f"Parameter '{name}' must be a finite number >= 0, found '{raw[:40]}'.")
+    return value
+
+
+def parse_params(data: Mapping, facets: Facets, *, require_direction: bool = False, max_limit: int = MAX_LIMIT, default_limit: int = DEFAULT_LIMIT) -> SearchParams:
+    """Validate a query string (Django QueryDict or dict) against the release's facets."""
+    types = _get_list(data, "type")
+    for t in types:
+        if t not in TYPE_LABELS:
+            raise BadParameter("type", f"Unknown perturbation type '{t[:40]}'; expected one of {', '.join(TYPE_LABELS)}.")
+    direction = _get_one(data, "direction")
+    if direction is not None and direction not in ranking.DIRECTIONS:
+        raise BadParameter("direction", f"Parameter 'direction' must be up or down, found '{direction[:40]}'.")
+    if require_direction and direction is None:
+        direction = "up"
+    metric = _get_one(data, "metric") or "cd"
+    if metric not in ranking.METRICS:
+        raise BadParameter("metric", f"Unknown ranking metric '{metric[:40]}'; expected one of {', '.join(ranking.METRICS)}.")
+    cell_lines = _get_list(data, "cell_line")
+    for c in cell_lines:
+        if c not in facets.cell_lines:
+            known = {name.upper(): name for name in facets.cell_lines}
+            if c.upper() in known:
+                raise BadParameter("cell_line", f"Unknown cell line '{c[:40]}'. Did you mean {known[c.upper()]}?")
+            close = difflib.get_close_matches(c, list(facets.cell_lines), n=3, cutoff=0.6)
+            hint = f" Did you mean {' or '.join(close)}?" if close else ""
+            raise BadParameter("cell_line", f"Unknown cell line '{c[:40]}' in this release.{hint}")
+    return SearchParams(
+        types=tuple(dict.fromkeys(types)),
+        direction=direction,
+        metric=metric,
+        cell_lines=tuple(dict.fromkeys(cell_lines)),
+        dose=_float(data, "dose"),
+        time=_float(data, "time"),
+        limit=_int(data, "limit", default_limit, 1, max_limit),
+        offset=_int(data, "offset", 0, 0, MAX_OFFSET),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Results.
+
+
+@dataclass
+class Hit:
+    signature: Signature
+    cd: float
+    logfc: float
+    rank: int  # the gene's rank inside the signature in the list's direction, 1 = most regulated
+
+    @property
+    def discordant(self) -> bool:
+        """CD and log2FC disagree in sign (DESIGN.md: flagged, grey in the plot)."""
+        return self.cd * self.logfc < 0
+
+    @property
+    def fold_change(self) -> float:
+        return float(2.0**self.logfc)
+
+
+@dataclass
+class HitList:
+    pert_types: tuple[str, ...]
+    direction: str
+    metric: str
+    offset: int
+    limit: int
+    source: str = "index"  # "index" (precomputed top lists) or "store" (exact over all signatures)
+    total: int = 0
+    total_exact: bool = True  # False when only the top lists were read and they were full
+    hits: list[Hit] = field(default_factory=list)
+
+    @property
+    def has_next(self) -> bool:
+        # A full top list may continue past the index: the next page is then read exactly from the store.
+        return not self.total_exact or self.offset + len(self.hits) < self.total
+
+    @property
+    def label(self) -> str:
+        names = " and ".join(TYPE_LABELS[t] for t in self.pert_types) if self.pert_types else "All types"
+        return f"{names}, {'up' if self.direction == 'up' else 'down'}-regulating"
+
+
+def run_lists(release, gene, params: SearchParams, lists: Sequence[tuple[tuple[str, ...], str]]) -> list[HitList]:
+    """Fill each (types, direction) list for `gene` in `release`.
+
+    At most three queries however many lists: the top-list rows (unfiltered
+    lists), the matching signature columns and then their metadata (exact lists).
+    """
+    top_n = int((release.params or {}).get("top_n", DEFAULT_TOP_N))
+    use_index = release.index_built and not params.filtered and params.offset + params.limit <= top_n
+    out = [HitList(pert_types=types, direction=direction, metric=params.metric, offset=params.offset, limit=params.limit) for types, direction in lists]
+    if use_index:
+        _fill_from_index(release, gene, params, out, top_n)
+    else:
+        _fill_from_store(release, gene, params, out)
+    return out
+
+
+def _fill_from_index(release, gene, params: SearchParams, out: list[HitList], top_n: int) -> None:
+    types = sorted({t for hl in out for t in hl.pert_types})
+    directions = sorted({hl.direction for hl in out})
+    rows = (
+        GeneTopEntry.objects.filter(release=release, gene_id=gene.pk, pert_type__in=types, direction__in=directions, **{f"top_{params.metric}": True})
+        .select_related("signature__cell_line")
+        .only("pert_type", "direction", "cd", "logfc", "rank", "signature__sig_id", "signature__column", "signature__pert_type", "signature__pert_id", "signature__pert_name",
+              "signature__dose", "signature__dose_unit", "signature__time", "signature__time_unit", "signature__batch", "signature__n_replicates", "signature__n_controls",
+              "signature__cell_line__name")
+    )
+    grouped: dict[tuple[str, str], list[GeneTopEntry]] = {}
+    for row in rows:
+        grouped.setdefault((row.pert_type, row.direction), []).append(row)
+    for hl in out:
+        entries = [e for t in hl.pert_types for e in grouped.get((t, hl.direction), [])]
+        full = any(len(grouped.get((t, hl.direction), [])) >= top_n for t in hl.pert_types)
+        key = ranking.sort_key(
+            np.array([e.cd for e in entries], dtype=np.float64),
+            np.array([e.logfc for e in entries], dtype=np.float64),
+            np.array([e.rank for e in entries], dtype=np.int64),
+            direction=hl.direction,
+            metric=params.metric,
+        )
+        order = np.lexsort((np.array([e.signature.column for e in entries], dtype=np.int64), key)) if entries else []
+        page = [entries[i] for i in order][params.offset : params.offset + params.limit]
+        hl.source, hl.total, hl.total_exact = "index", len(entries), not full
+        hl.hits = [Hit(signature=e.signature, cd=float(e.cd), logfc=float(e.logfc), rank=int(e.rank)) for e in page]
+
+
+def _signature_filter(release, params: SearchParams, types) -> dict:
+    facets = release_facets(release)
+    where = {"release": release, "pert_type__in": list(types)}
+    if params.cell_lines:
+        where["cell_line_id__in"] = [facets.cell_lines[c][0] for c in params.cell_lines]
+    for name in ("dose", "time"):
+        value = getattr(params, name)
+        if value is not None:
+            # Doses and times are stored as floats parsed from text: match to 1 part in a million.
+            tol = max(abs(value) * 1e-6, 1e-9)
+            where[f"{name}__gte"], where[f"{name}__lte"] = value - tol, value + tol
+    return where
+
+
+def _fill_from_store(release, gene, params: SearchParams, out: list[HitList]) -> None:
+    for hl in out:
+        hl.source = "store"
+    store = store_for(release)
+    if not store.has_gene(gene.pk):
+        return  # not an output gene of this release: no signature holds it
+    types = sorted({t for hl in out for t in hl.pert_types})
+    rows = np.array(Signature.objects.filter(**_signature_filter(release, params, types)).values_list("column", "pert_type").order_by(), dtype=object).reshape(-1, 2)
+    columns_all = rows[:, 0].astype(np.int64)
+    types_all = rows[:, 1].astype(str)
+    values = store.read_gene(gene.pk)  # (n_signatures,) each: one contiguous read per dataset
+    picked: list[tuple[HitList, np.ndarray]] = []
+    for hl in out:
+        cols = columns_all[np.isin(types_all, list(hl.pert_types))]
+        positions, total = ranking.rank_signatures(
+            values.cd[cols], values.logfc[cols], values.rank_up[cols], cols,
+            n_genes=store.n_genes, direction=hl.direction, metric=params.metric, offset=params.offset, limit=params.limit,
+        )
+        hl.total, hl.total_exact = total, True
+        picked.append((hl, cols[positions]))
+    wanted = sorted({int(c) for _, cols in picked for c in cols})
+    sigs = {s.column: s for s in Signature.objects.filter(release=release, column__in=wanted).select_related("cell_line")} if wanted else {}
+    for hl, cols in picked:
+        rank = ranking.direction_rank(values.rank_up[cols], store.n_genes, hl.direction)
+        hl.hits = [Hit(signature=sigs[int(c)], cd=float(values.cd[c]), logfc=float(values.logfc[c]), rank=int(r)) for c, r in zip(cols, rank)]
