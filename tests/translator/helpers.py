@@ -30,3 +30,27 @@ def toy_bundle(n_in: int = 12, n_out: int = 40, seed: int = 0) -> Bundle:
 
 def toy_profiles(n: int, n_genes: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).uniform(0, 14, size=(n, n_genes)).astype(np.float32)
+
+
+def toy_l1000_file(path, bundle: Bundle, *, n_samples: int = 25, extra_genes: int = 8, seed: int = 0, drop: str | None = None):
+    """A Level 3-like GCTX keyed by probe ids with `pr_gene_id` row metadata, genes shuffled.
+
+    Returns (path, landmark_matrix (n_samples, n_in) in the bundle's input order).
+    """
+    import pandas as pd
+
+    from conversion.formats.gctx import write_gctx
+
+    rng = np.random.default_rng(seed)
+    entrez = [g for g in bundle.input_entrez_ids if g != drop] + [str(90_000 + i) for i in range(extra_genes)]
+    order = rng.permutation(len(entrez))
+    entrez = [entrez[i] for i in order]
+    matrix = rng.uniform(2, 14, size=(n_samples, len(entrez))).astype(np.float32)
+    probes = [f"{e}_at" for e in entrez]
+    row_meta = pd.DataFrame({"pr_gene_id": np.asarray(entrez, dtype=np.int64)}, index=probes)
+    col_ids = [f"S{i:03d}" for i in range(n_samples)]
+    col_meta = pd.DataFrame({"cell_id": [f"C{i % 3}" for i in range(n_samples)]}, index=col_ids)
+    write_gctx(path, matrix, probes, col_ids, row_meta=row_meta, col_meta=col_meta)
+    position = {e: i for i, e in enumerate(entrez)}
+    landmarks = matrix[:, [position[g] for g in bundle.input_entrez_ids]] if drop is None else None
+    return path, landmarks
