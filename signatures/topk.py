@@ -1,0 +1,153 @@
+"""Per-gene top lists, streamed over signature blocks with bounded memory.
+
+For every gene and direction we keep three running top-k lists over the
+signatures seen so far (DESIGN.md, gene-centric ranking):
+
+- by CD coefficient: up = largest positive CD, down = most negative CD;
+- by log2FC: up = largest positive log2FC, down = most negative log2FC;
+- by the gene's rank inside the signature: up = smallest ``rank_up`` among
+  signatures whose CD for the gene is positive, down = smallest
+  ``rank_down = n_genes + 1 - rank_up`` among those with negative CD.
+
+A signature enters the up (down) lists of a gene only when the list's own
+metric has that sign; a signature in the log2FC list whose CD has the other
+sign is kept (the search shows it as discordant).
+
+Each list carries the values of all three metrics, so the final rows need no
+second pass over the store. Memory is O(n_genes x k x 6 lists) for the running
+state plus one block (block_size x n_genes) -- independent of the number of
+signatures. Runs on any torch device (CUDA when given one).
+
+Imports numpy and torch only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+METRICS = ("cd", "logfc", "rank")
+DIRECTIONS = ("up", "down")
+FLAG_BITS = {"cd": 1, "logfc": 2, "rank": 4}
+
+
+@dataclass
+class TopRows:
+    """The union of the three top lists, one row per (gene, direction, signature)."""
+
+    gene: np.ndarray  # int64: gene position in the store
+    direction: np.ndarray  # <U4: "up" / "down"
+    signature: np.ndarray  # int64: signature column in the store
+    cd: np.ndarray  # float32
+    logfc: np.ndarray  # float32
+    rank: np.ndarray  # int32: rank in this direction, 1 = the signature's most up (down) gene
+    top_cd: np.ndarray  # bool
+    top_logfc: np.ndarray  # bool
+    top_rank: np.ndarray  # bool
+
+    def __len__(self) -> int:
+        return len(self.gene)
+
+
+class _List:
+    """One running top-k list for all genes: keys and payloads, each (n_genes, <=k)."""
+
+    def __init__(self, n_genes: int, device: torch.device):
+        empty_f = torch.empty((n_genes, 0), dtype=torch.float32, device=device)
+        self.key = empty_f
+        self.sig = torch.empty((n_genes, 0), dtype=torch.int64, device=device)
+        self.cd = empty_f
+        self.logfc = empty_f
+        self.rank = torch.empty((n_genes, 0), dtype=torch.int32, device=device)
+
+    def merge(self, k: int, key, sig, cd, logfc, rank) -> None:
+        key = torch.cat([self.key, key], dim=1)
+        width = min(k, key.shape[1])
+        best = torch.topk(key, width, dim=1, largest=True, sorted=False).indices  # (n_genes, width)
+        self.key = torch.gather(key, 1, best)
+        self.sig = torch.gather(torch.cat([self.sig, sig], dim=1), 1, best)
+        self.cd = torch.gather(torch.cat([self.cd, cd], dim=1), 1, best)
+        self.logfc = torch.gather(torch.cat([self.logfc, logfc], dim=1), 1, best)
+        self.rank = torch.gather(torch.cat([self.rank, rank], dim=1), 1, best)
+
+
+class TopKAccumulator:
+    """Feed signature blocks with update(); collect the union of the top lists with rows()."""
+
+    def __init__(self, n_genes: int, *, k: int = 100, device: str | torch.device = "cpu"):
+        if k < 1:
+            raise ValueError(f"k must be at least 1, found {k}.")
+        self.n_genes = int(n_genes)
+        self.k = int(k)
+        self.device = torch.device(device)
+        self.lists = {(d, m): _List(self.n_genes, self.device) for d in DIRECTIONS for m in METRICS}
+        self.n_seen = 0
+
+    def update(self, columns: np.ndarray, cd: np.ndarray, logfc: np.ndarray, rank_up: np.ndarray) -> None:
+        """columns: (b,) store columns of the block; cd, logfc, rank_up: (b, n_genes)."""
+        if cd.shape != (len(columns), self.n_genes) or logfc.shape != cd.shape or rank_up.shape != cd.shape:
+            raise ValueError(
+                f"blocks must be (signatures, genes) = ({len(columns)}, {self.n_genes}), found {cd.shape}, {logfc.shape}, {rank_up.shape}."
+            )
+        dev = self.device
+        cd_t = torch.as_tensor(np.ascontiguousarray(cd.T), dtype=torch.float32, device=dev)  # (n_genes, b)
+        fc_t = torch.as_tensor(np.ascontiguousarray(logfc.T), dtype=torch.float32, device=dev)
+        rank_t = torch.as_tensor(np.ascontiguousarray(rank_up.T), dtype=torch.int32, device=dev)
+        sig = torch.as_tensor(np.asarray(columns, dtype=np.int64), device=dev).expand(self.n_genes, -1)
+        neg_inf = torch.tensor(float("-inf"), device=dev)
+        up, down = cd_t > 0, cd_t < 0
+        rank_down = (self.n_genes + 1) - rank_t
+        keys = {
+            ("up", "cd"): torch.where(up, cd_t, neg_inf),
+            ("down", "cd"): torch.where(down, -cd_t, neg_inf),
+            ("up", "logfc"): torch.where(fc_t > 0, fc_t, neg_inf),
+            ("down", "logfc"): torch.where(fc_t < 0, -fc_t, neg_inf),
+            ("up", "rank"): torch.where(up, -rank_t.float(), neg_inf),
+            ("down", "rank"): torch.where(down, -rank_down.float(), neg_inf),
+        }
+        for (direction, metric), key in keys.items():
+            ranks = rank_t if direction == "up" else rank_down
+            self.lists[(direction, metric)].merge(self.k, key, sig, cd_t, fc_t, ranks)
+        self.n_seen += len(columns)
+
+    def rows(self) -> TopRows:
+        """The union per (gene, direction) of the three lists, with flags; sorted by gene, direction, signature."""
+        parts = []
+        for d_index, direction in enumerate(DIRECTIONS):
+            for metric in METRICS:
+                lst = self.lists[(direction, metric)]
+                valid = torch.isfinite(lst.key)  # -inf: a slot with no signature of the right sign
+                genes = torch.arange(self.n_genes, device=self.device).unsqueeze(1).expand_as(lst.key)
+                parts.append(
+                    {
+                        "gene": genes[valid].cpu().numpy(),
+                        "dir": np.full(int(valid.sum()), d_index, dtype=np.int8),
+                        "sig": lst.sig[valid].cpu().numpy(),
+                        "cd": lst.cd[valid].cpu().numpy(),
+                        "logfc": lst.logfc[valid].cpu().numpy(),
+                        "rank": lst.rank[valid].cpu().numpy(),
+                        "flag": np.full(int(valid.sum()), FLAG_BITS[metric], dtype=np.int8),
+                    }
+                )
+        cat = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+        order = np.lexsort((cat["sig"], cat["dir"], cat["gene"]))
+        cat = {name: v[order] for name, v in cat.items()}
+        # Rows with the same (gene, direction, signature) came from several lists: OR their flags.
+        same_as_previous = (
+            (cat["gene"][1:] == cat["gene"][:-1]) & (cat["dir"][1:] == cat["dir"][:-1]) & (cat["sig"][1:] == cat["sig"][:-1])
+        )
+        starts = np.flatnonzero(np.concatenate([[True], ~same_as_previous])) if len(order) else np.array([], dtype=np.int64)
+        flags = np.bitwise_or.reduceat(cat["flag"], starts) if len(starts) else np.array([], dtype=np.int8)
+        return TopRows(
+            gene=cat["gene"][starts].astype(np.int64),
+            direction=np.array(DIRECTIONS)[cat["dir"][starts]],
+            signature=cat["sig"][starts].astype(np.int64),
+            cd=cat["cd"][starts].astype(np.float32),
+            logfc=cat["logfc"][starts].astype(np.float32),
+            rank=cat["rank"][starts].astype(np.int32),
+            top_cd=(flags & FLAG_BITS["cd"]) > 0,
+            top_logfc=(flags & FLAG_BITS["logfc"]) > 0,
+            top_rank=(flags & FLAG_BITS["rank"]) > 0,
+        )
