@@ -1,0 +1,169 @@
+"""L1000 companion tables (GEO inst_info, gene_info, sig_info) and landmark selection.
+
+Genes are matched by Entrez id, never by symbol: symbols drift, and matching
+on them lost 16 landmarks in the reference code.
+"""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from conversion.formats.errors import FormatError, MissingGenesError
+
+# The per-profile metadata columns every registered dataset carries, in order.
+# `pert_type` keeps the raw L1000 value (trt_cp, trt_xpr, ctl_vehicle, ctl_vector...);
+# `rna_plate` is `det_plate` for LINCS Phase II files.
+PROFILE_COLUMNS = [
+    "inst_id",
+    "cell_id",
+    "pert_id",
+    "pert_iname",
+    "pert_type",
+    "pert_dose",
+    "pert_dose_unit",
+    "pert_time",
+    "pert_time_unit",
+    "rna_plate",
+    "rna_well",
+]
+
+# Phase II (GSE70138) and embedded-GCTX spellings of the same fields.
+_ALIASES = {
+    "sample_id": "inst_id",
+    "id": "inst_id",
+    "det_plate": "rna_plate",
+    "det_well": "rna_well",
+    "cell_iname": "cell_id",
+    "cmap_name": "pert_iname",
+}
+
+_MISSING = {"-666", "-666.0", "", "nan", "NaN", "NA", "na", "None"}
+
+_REPLICATE_TOKEN = re.compile(r"_X\d+")
+
+
+def read_table(path, *, what: str) -> pd.DataFrame:
+    """Read a tab-separated table as text (ids must not become floats), -666 as missing."""
+    path = Path(path)
+    if not path.exists():
+        raise FormatError(f"{what} file {path} does not exist.", path=path)
+    try:
+        table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, encoding="latin-1", compression="infer")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise FormatError(f"{what} file {path}: expected a tab-separated table with a header line, found unparsable text ({exc}).", path=path) from None
+    return table.map(lambda v: None if v in _MISSING else v)
+
+
+def read_inst_info(path) -> pd.DataFrame:
+    """GEO `inst_info` (Phase I) or `instinfo` (Phase II): one row per profile, normalised to PROFILE_COLUMNS."""
+    return normalise_profile_metadata(read_table(path, what="inst_info"), path=path)
+
+
+def normalise_profile_metadata(meta: pd.DataFrame, *, path="metadata", ids=None) -> pd.DataFrame:
+    """Rename Phase II / embedded fields to our names and keep PROFILE_COLUMNS (extra columns are dropped).
+
+    `ids` (the matrix's column ids) fill `inst_id` when the table is indexed by
+    them, as a GCTX's own column metadata is.
+    """
+    meta = meta.copy()
+    if "inst_id" not in meta.columns:
+        renamed = {src: dst for src, dst in _ALIASES.items() if src in meta.columns and dst not in meta.columns}
+        meta = meta.rename(columns=renamed)
+    if "rna_plate" not in meta.columns and "det_plate" in meta.columns:
+        meta = meta.rename(columns={"det_plate": "rna_plate"})
+    if "inst_id" not in meta.columns:
+        if ids is None:
+            raise FormatError(f"{path}: expected an inst_id (or sample_id) column, found columns {', '.join(map(str, meta.columns[:12]))}.", path=path)
+        meta.insert(0, "inst_id", list(ids))
+    meta = meta.reset_index(drop=True)
+    for column in PROFILE_COLUMNS:
+        if column not in meta.columns:
+            meta[column] = None
+    out = meta[PROFILE_COLUMNS].copy()
+    out["inst_id"] = out["inst_id"].astype(str)
+    for column in PROFILE_COLUMNS:
+        if column not in ("pert_dose", "pert_time"):
+            out[column] = out[column].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) or str(v) in _MISSING else str(v))
+    out["pert_dose"] = pd.to_numeric(out["pert_dose"], errors="coerce").astype(float)
+    out["pert_time"] = pd.to_numeric(out["pert_time"], errors="coerce").astype(float)
+    out.loc[out["pert_dose"] == -666, "pert_dose"] = np.nan
+    out.loc[out["pert_time"] == -666, "pert_time"] = np.nan
+    return out
+
+
+def read_gene_info(path) -> pd.DataFrame:
+    """GEO `gene_info`: pr_gene_id (Entrez, int), pr_gene_symbol, pr_gene_title, pr_is_lm, pr_is_bing."""
+    table = read_table(path, what="gene_info")
+    if "pr_is_lmark" in table.columns and "pr_is_lm" not in table.columns:
+        table = table.rename(columns={"pr_is_lmark": "pr_is_lm"})  # older CMap spelling
+    for column in ("pr_gene_id", "pr_gene_symbol", "pr_is_lm"):
+        if column not in table.columns:
+            raise FormatError(
+                f"gene_info file {path}: expected a {column} column, found columns {', '.join(table.columns[:12])}.", path=path
+            )
+    ids = pd.to_numeric(table["pr_gene_id"], errors="coerce")
+    if ids.isna().any():
+        bad = table.loc[ids.isna(), "pr_gene_id"].iloc[0]
+        raise FormatError(f"gene_info file {path}: expected integer Entrez ids in pr_gene_id, found {bad!r}.", path=path)
+    table["pr_gene_id"] = ids.astype(np.int64)
+    for flag in ("pr_is_lm", "pr_is_bing"):
+        if flag in table.columns:
+            table[flag] = pd.to_numeric(table[flag], errors="coerce").fillna(0).astype(int).astype(bool)
+    if table["pr_gene_id"].duplicated().any():
+        dup = table.loc[table["pr_gene_id"].duplicated(), "pr_gene_id"].iloc[0]
+        raise FormatError(f"gene_info file {path}: expected one row per Entrez id, found {dup} more than once.", path=path)
+    return table
+
+
+def read_sig_info(path) -> pd.DataFrame:
+    """GEO `sig_info`: one row per Level 5 signature (sig_id, pert_id, ..., distil_id '|'-joined)."""
+    table = read_table(path, what="sig_info")
+    if "sig_id" not in table.columns:
+        raise FormatError(f"sig_info file {path}: expected a sig_id column, found columns {', '.join(table.columns[:12])}.", path=path)
+    return table
+
+
+def batch_of_plate(plate: str) -> str:
+    """The published pipelines' batch: the plate name with its `_X<n>` replicate token removed.
+
+    LJP005_A375_24H_X1_B19 -> LJP005_A375_24H_B19.
+    """
+    return _REPLICATE_TOKEN.sub("", plate, count=1)
+
+
+def entrez_ids_of(row_ids_or_row_meta) -> np.ndarray:
+    """Entrez ids (int64) of a matrix's genes: from `pr_gene_id` row metadata when present, else the row ids."""
+    if isinstance(row_ids_or_row_meta, pd.DataFrame):
+        meta = row_ids_or_row_meta
+        source = meta["pr_gene_id"] if "pr_gene_id" in meta.columns else pd.Series(meta.index)
+    else:
+        source = pd.Series(np.asarray(row_ids_or_row_meta))
+    ids = pd.to_numeric(source.astype(str), errors="coerce")
+    return ids.fillna(-1).astype(np.int64).to_numpy()
+
+
+def landmark_positions(row_ids_or_row_meta, entrez_ids, *, path=None) -> np.ndarray:
+    """Positions (in the requested order) of the genes with these Entrez ids among a matrix's rows.
+
+    `row_ids_or_row_meta` is either the row ids (when they are Entrez ids, as in
+    GEO Level 3 GCTX files) or the row metadata DataFrame with `pr_gene_id`
+    (the GCT fixtures key rows by probe id). Raises MissingGenesError naming
+    every Entrez id that is not there.
+    """
+    have = entrez_ids_of(row_ids_or_row_meta)
+    wanted = np.asarray([int(e) for e in entrez_ids], dtype=np.int64)
+    lookup = pd.Series(np.arange(len(have)), index=have)
+    lookup = lookup[~lookup.index.duplicated(keep="first")]
+    found = lookup.reindex(wanted)
+    missing = wanted[found.isna().to_numpy()]
+    if len(missing):
+        shown = ", ".join(map(str, missing[:20])) + (" ..." if len(missing) > 20 else "")
+        where = f"{path}: " if path else ""
+        raise MissingGenesError(
+            f"{where}expected the {len(wanted)} landmark genes, found {len(wanted) - len(missing)}: missing Entrez ids {shown}.",
+            missing=missing.tolist(),
+            path=path,
+        )
+    return found.to_numpy().astype(np.int64)
