@@ -35,3 +35,16 @@ def _data_dir(tmp_path, settings):
 @pytest.fixture
 def data_dir(_data_dir):
     return _data_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_world(tmp_path_factory):
+    """The synthetic world of size `tiny` (conversion.synthetic), built once per test session.
+
+    A dict of file paths (l1000, inst_info, gene_info, ncbi_gene_info, archs4,
+    gtex_l1000, gtex_rnaseq, truth) plus landmark_entrez_ids and
+    output_entrez_ids. Treat the files as read-only: other tests share them.
+    """
+    from conversion.synthetic import make_world
+
+    return make_world(tmp_path_factory.mktemp("tiny_world"), size="tiny", seed=0)
