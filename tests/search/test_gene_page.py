@@ -1,0 +1,121 @@
+"""The gene's result page: header, release, tables from the top lists, volcano data, query budget."""
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from search.query import SearchParams, run_lists
+from tests.search.factories import gene_ranks_up, reference_list
+
+pytestmark = pytest.mark.django_db
+
+
+def _figures(response):
+    html = response.content.decode()
+    start = html.index('<script id="volcano-figures" type="application/json">') + len('<script id="volcano-figures" type="application/json">')
+    return json.loads(html[start : html.index("</script>", start)])
+
+
+def test_page_names_the_gene_status_release_and_model(client, world):
+    r = client.get(reverse("search:gene", args=["STAT3"]))
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert "Measured landmark" in html
+    assert "r1" in html and "two-step 1.0 (tiny)" in html
+    r = client.get(reverse("search:gene", args=["PTGS2"]))
+    assert "Predicted by the model only" in r.content.decode()
+
+
+def test_tables_list_the_reference_ranking_from_the_top_lists(client, world):
+    r = client.get(reverse("search:gene", args=["TP53"]), {"limit": 5, "metric": "logfc"})
+    assert r.status_code == 200
+    gi = world.column_of("TP53")
+    rank_up = gene_ranks_up(world.cd)[:, gi]
+    sections = {s["type"]: s for s in r.context["sections"]}
+    assert list(sections) == ["crispr", "chemical"]
+    for t, section in sections.items():
+        cols = [s.column for s in world.signatures if s.pert_type == t]
+        for hl in section["lists"]:
+            expected = reference_list(world.cd[:, gi], world.logfc[:, gi], rank_up, cols, len(world.gene_ids), direction=hl.direction, metric="logfc")[:5]
+            assert hl.source == "index"
+            assert [h.signature.column for h in hl.hits] == expected
+            for h in hl.hits:
+                assert f'data-sig="{h.signature.sig_id}"' in r.content.decode()
+
+
+def test_top_list_page_equals_the_exact_store_ranking(world):
+    gene = world.genes["MYC"]
+    params = SearchParams(metric="rank", limit=world.top_n)
+    lists = [(("crispr",), "up"), (("chemical",), "down"), (("crispr", "chemical"), "up")]
+    from_index = run_lists(world.release, gene, params, lists)
+    world.release.index_built = False  # forces the store path for the same query
+    from_store = run_lists(world.release, gene, params, lists)
+    for a, b in zip(from_index, from_store):
+        assert (a.source, b.source) == ("index", "store")
+        assert [(h.signature.column, h.rank) for h in a.hits] == [(h.signature.column, h.rank) for h in b.hits]
+        assert [h.cd for h in a.hits] == pytest.approx([h.cd for h in b.hits], abs=1e-6)
+
+
+def test_volcano_points_are_the_table_rows_coloured_by_concordance(client, world):
+    r = client.get(reverse("search:gene", args=["STAT3"]), {"type": "chemical"})
+    figures = _figures(r)
+    assert list(figures) == ["volcano-chemical"]
+    traces = {t["name"]: t for t in figures["volcano-chemical"]["data"]}
+    shown = {h.signature.sig_id: h for hl in r.context["sections"][0]["lists"] for h in hl.hits}
+    plotted = [sig for t in traces.values() for sig in t["customdata"]]
+    assert sorted(plotted) == sorted(shown)
+    for sig in traces["Discordant"]["customdata"]:
+        assert shown[sig].discordant
+    for i, sig in enumerate(traces["Up (concordant)"]["customdata"]):
+        assert shown[sig].cd > 0 and shown[sig].logfc > 0
+        assert traces["Up (concordant)"]["y"][i] == pytest.approx(abs(shown[sig].cd), abs=1e-6)
+
+
+def test_page_reads_the_top_lists_in_a_fixed_number_of_queries(client, world, django_assert_max_num_queries):
+    client.get(reverse("search:gene", args=["STAT3"]))  # warms the facet cache
+    with django_assert_max_num_queries(3):  # release, gene, top-list rows
+        r = client.get(reverse("search:gene", args=["STAT3"]), {"metric": "rank", "limit": 5})
+    assert all(hl.source == "index" for s in r.context["sections"] for hl in s["lists"])
+    assert r.status_code == 200
+
+
+def test_filtered_page_costs_a_fixed_number_of_queries(client, world, django_assert_max_num_queries):
+    client.get(reverse("search:gene", args=["STAT3"]))
+    with django_assert_max_num_queries(4):  # release, gene, matching columns, their metadata
+        r = client.get(reverse("search:gene", args=["STAT3"]), {"cell_line": ["A549", "MCF7"], "limit": 200})
+    assert r.status_code == 200
+
+
+def test_alias_redirects_to_the_symbol_with_a_note(client, world):
+    r = client.get(reverse("search:gene", args=["SARP1"]), {"metric": "logfc"})
+    assert r.status_code == 302
+    assert r["Location"] == "/genes/SFRP2/?metric=logfc&searched=SARP1"
+    r = client.get(r["Location"])
+    assert "SFRP2" in r.content.decode() and "(searched: SARP1)" in r.content.decode()
+
+
+def test_search_box_target_redirects_to_the_gene_or_explains(client, world):
+    assert client.get("/genes/", {"q": "tp53"})["Location"] == "/genes/TP53/?searched=tp53"
+    r = client.get("/genes/", {"q": "SFRP22"})
+    assert r.status_code == 404
+    assert "Unknown gene &#x27;SFRP22&#x27;. Did you mean SFRP2?" in r.content.decode()
+    r = client.get("/genes/", {"q": "ISGF-3"})
+    assert r.status_code == 200 and "/genes/STAT1/" in r.content.decode() and "/genes/STAT4/" in r.content.decode()
+
+
+def test_page_without_an_active_release_says_so(client, world):
+    world.release.is_active = False
+    world.release.save()
+    r = client.get(reverse("search:gene", args=["STAT3"]))
+    assert r.status_code == 503 and "No release is active yet" in r.content.decode()
+
+
+def test_home_page_serves_the_search_box_and_local_plotly_exists(client, world):
+    from django.contrib.staticfiles import finders
+
+    r = client.get("/")
+    assert r.status_code == 200 and 'id="gene-query"' in r.content.decode()
+    assert finders.find("vendor/plotly.min.js")
+    page = client.get(reverse("search:gene", args=["STAT3"])).content.decode()
+    assert "/static/vendor/plotly.min.js" in page and "cdn" not in page.lower()
