@@ -70,6 +70,6 @@ def check_metadata_matches(meta_ids, col_ids, *, path, meta_path=None) -> None:
     if not np.array_equal(meta_ids, col_ids):
         first = int(np.flatnonzero(meta_ids != col_ids)[0])
         raise FormatError(
-            f"{source}: expected row {first} to describe column {col_ids[first]!r} of {path}, found {meta_ids[first]!r}.",
+            f"{source}: expected row {first} to describe column {str(col_ids[first])!r} of {path}, found {str(meta_ids[first])!r}.",
             path=meta_path or path,
         )

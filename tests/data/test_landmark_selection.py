@@ -1,0 +1,36 @@
+"""Landmarks are selected by Entrez id, in the requested order, and every missing one is named."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conversion.formats import MissingGenesError, open_matrix
+from conversion.formats.l1000 import batch_of_plate, landmark_positions
+from tests.data.fixtures import fixture_path
+
+
+def test_positions_follow_the_requested_order_of_entrez_ids():
+    assert list(landmark_positions(np.array(["7416", "5720", "55847"]), [5720, 55847, 7416])) == [1, 2, 0]
+
+
+def test_missing_landmarks_are_named_by_entrez_id():
+    with pytest.raises(MissingGenesError, match=r"expected the 4 landmark genes, found 2: missing Entrez ids 23, 57") as info:
+        landmark_positions(np.array(["5720", "7416"]), [5720, 23, 7416, 57], path="plate.gctx")
+    assert info.value.missing == [23, 57]
+
+
+def test_probe_keyed_rows_are_matched_through_pr_gene_id():
+    meta = pd.DataFrame({"pr_gene_id": [5720, 55847]}, index=pd.Index(["200814_at", "218597_s_at"], name="id"))
+    assert list(landmark_positions(meta, [55847])) == [1]
+
+
+def test_the_real_plate_holds_all_978_landmarks_of_the_reference_list():
+    landmarks = pd.read_csv(fixture_path("landmark_genes_n978.tsv"), sep="\t")
+    with open_matrix(fixture_path("cmapPy_tests/test_l1000.gct")) as r:
+        pos = landmark_positions(r.row_meta, landmarks.pr_gene_id)
+        assert list(r.row_ids[pos]) == list(landmarks.pr_id)
+
+
+def test_batch_is_the_plate_without_its_replicate_token():
+    assert batch_of_plate("LJP005_A375_24H_X1_B19") == "LJP005_A375_24H_B19"
+    assert batch_of_plate("SYN001_A375_24H_X3") == "SYN001_A375_24H"
