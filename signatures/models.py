@@ -136,10 +136,50 @@ class GeneTopEntry(models.Model):
         ]
 
 
+class JobStage(models.TextChoices):
+    BATCHES = "batches", "Computing batches"
+    MERGE = "merge", "Writing the release stores"
+    INDEX = "index", "Building the per-gene index"
+    DONE = "done", "Done"
+
+
 class SignatureJob(Job):
     """Compute a release's signatures from one dataset, batch by batch, then its index."""
 
     release = models.OneToOneField(Release, on_delete=models.CASCADE, related_name="job")
+    # The merge is claimed by one conditional UPDATE batches -> merge, so that
+    # of several batch tasks finishing together exactly one starts it.
+    stage = models.CharField(max_length=16, choices=JobStage.choices, default=JobStage.BATCHES)
 
     def __str__(self):
         return f"Signatures {self.pk} for {self.release}"
+
+
+class BatchStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DONE = "done", "Done"
+
+
+class SignatureBatch(models.Model):
+    """One batch of a SignatureJob: the idempotent chunk of work, with its own output file.
+
+    A batch is done when its chunk file exists and this row says so; a re-run
+    or a resumed job recomputes only the batches that are not.
+    """
+
+    job = models.ForeignKey(SignatureJob, on_delete=models.CASCADE, related_name="batches")
+    index = models.PositiveIntegerField(help_text="Position in the job's batch plan.")
+    name = models.CharField(max_length=100)
+    n_profiles = models.PositiveIntegerField(default=0)
+    n_signatures = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=BatchStatus.choices, default=BatchStatus.PENDING)
+    path = models.CharField(max_length=500, blank=True, help_text="Chunk file, relative to DATA_DIR.")
+    seconds = models.FloatField(default=0.0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["job", "index"]
+        constraints = [models.UniqueConstraint(fields=["job", "index"], name="signature_batch_job_index_unique")]
+
+    def __str__(self):
+        return f"{self.name} ({self.status})"

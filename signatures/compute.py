@@ -1,0 +1,441 @@
+"""Compute a release: plan batches, compute each batch into its own chunk file, merge.
+
+Django orchestration around the plain numerics (signatures.batches, .cd,
+.foldchange, .store). The steps, each idempotent:
+
+1. ``start_release``: a Release (building) and its SignatureJob; the job task
+   is queued after commit.
+2. ``run_job`` (task ``signatures.tasks.run_signature_job``): claims the job,
+   plans the batches from the dataset's metadata, records one SignatureBatch
+   per batch and queues ``compute_batch`` for every batch not done yet.
+3. ``compute_batch`` (task per batch, queue ``signatures``): reads the batch's
+   profiles, computes CD and log2FC and writes
+   ``<release dir>/chunks/<index>.h5`` (temporary name, then ``os.replace``).
+   The task that finishes the last batch moves the job to the merge with one
+   conditional UPDATE, so exactly one merge starts.
+4. ``merge`` (task ``signatures.tasks.finish_signature_job``): writes the
+   release stores, signatures ordered by perturbation type so that each type
+   is one contiguous column range, and bulk-loads the Signature rows (COPY on
+   PostgreSQL); then builds the per-gene index (signatures.index).
+
+A killed worker leaves its batch pending; ``resume_job`` (admin, command)
+requeues the job and only pending batches are recomputed. Until the index is
+built and an admin activates the release, the search keeps serving the
+previously active release.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from conversion.models import Dataset, resolve_data_path
+from l1kweb.jobs import JobCancelled, JobStatus
+from signatures.batches import BatchPlan, compute_batch as compute_batch_values, plan_batches
+from signatures.models import BatchStatus, CellLine, JobStage, Release, ReleaseStatus, Signature, SignatureBatch, SignatureJob
+from signatures.store import StoreWriter
+
+log = logging.getLogger(__name__)
+
+# Signatures per write when the merge assembles the stores (bounded memory:
+# MERGE_BLOCK x n_genes x 2 float32).
+MERGE_BLOCK = 2048
+PERT_TYPE_ORDER = ("crispr", "chemical", "shrna", "overexpression", "ligand", "other")
+
+
+class ComputeError(Exception):
+    """A release that cannot be computed as asked; the message names what is wrong."""
+
+
+# --- starting, resuming, cancelling (the admin, the command and the tasks use these) ---
+
+
+def start_release(dataset: Dataset, *, controls: str = "all", min_replicates: int = 2, gamma: float = 1.0, name: str | None = None, user=None, enqueue: bool = True) -> Release:
+    """Create a building Release and its SignatureJob; queue the job after commit."""
+    if controls not in ("all", "vehicle"):
+        raise ComputeError(f"--controls must be all or vehicle, found {controls!r}.")
+    if min_replicates < 1:
+        raise ComputeError(f"--min-replicates must be at least 1, found {min_replicates}.")
+    if not 0.0 <= gamma <= 1.0:
+        raise ComputeError(f"--gamma must be between 0 and 1, found {gamma}.")
+    name = name or default_release_name(dataset)
+    if not re.fullmatch(r"[-a-zA-Z0-9_]+", name):
+        raise ComputeError(f"Release name {name!r} must be a slug (letters, digits, - and _).")
+    if Release.objects.filter(name=name).exists():
+        raise ComputeError(f"A release named {name!r} exists already; pick another --release name.")
+    translator = dataset.translator
+    with transaction.atomic():
+        release = Release.objects.create(
+            name=name,
+            dataset=dataset,
+            params={"controls": controls, "min_replicates": min_replicates, "gamma": gamma},
+            directory=f"releases/{name}",
+            model_version=f"{translator.name} {translator.version}" if translator else "",
+            created_by=user,
+        )
+        job = SignatureJob.objects.create(release=release, created_by=user)
+        if enqueue:
+            from signatures.tasks import run_signature_job
+
+            transaction.on_commit(lambda: run_signature_job.delay(job.pk))
+    return release
+
+
+def default_release_name(dataset: Dataset) -> str:
+    base = slugify(f"{dataset.name}-{timezone.now():%Y%m%d-%H%M%S}")[:90]
+    name, n = base, 1
+    while Release.objects.filter(name=name).exists():
+        n += 1
+        name = f"{base}-{n}"
+    return name
+
+
+def resume_job(job: SignatureJob, *, enqueue: bool = True) -> None:
+    """Requeue a failed, cancelled or orphaned job; finished batches are kept."""
+    if job.status == JobStatus.DONE:
+        raise ComputeError(f"Signature job {job.pk} is done; there is nothing to resume.")
+    if job.status == JobStatus.RUNNING and not job.is_orphaned:
+        raise ComputeError(f"Signature job {job.pk} is running (last heartbeat {job.heartbeat_at}); cancel it first or wait.")
+    with transaction.atomic():
+        job.requeue()
+        SignatureJob.objects.filter(pk=job.pk).update(stage=JobStage.BATCHES)
+        Release.objects.filter(pk=job.release_id).update(status=ReleaseStatus.BUILDING)
+        if enqueue:
+            from signatures.tasks import run_signature_job
+
+            transaction.on_commit(lambda: run_signature_job.delay(job.pk))
+    job.refresh_from_db()
+
+
+def delete_release(release: Release) -> None:
+    """Delete a release's rows and files; the active release is refused."""
+    if release.is_active:
+        raise ComputeError(f"Release {release.name} is active; activate another release before deleting it.")
+    directory = resolve_data_path(release.directory)
+    with transaction.atomic():
+        from signatures.models import GeneTopEntry
+
+        GeneTopEntry.objects.filter(release=release).delete()
+        release.delete()
+    if directory.exists():
+        shutil.rmtree(directory)
+
+
+# --- the job ---
+
+
+def release_dir(release: Release) -> Path:
+    return resolve_data_path(release.directory)
+
+
+def load_profile_metadata(dataset: Dataset) -> pd.DataFrame:
+    from conversion.datasets import load_metadata
+
+    return load_metadata(dataset)
+
+
+def plan_for(release: Release) -> BatchPlan:
+    params = release.params or {}
+    meta = load_profile_metadata(release.dataset)
+    if len(meta) != release.dataset.n_profiles and release.dataset.n_profiles:
+        raise ComputeError(f"Dataset {release.dataset.name}: metadata has {len(meta)} rows but the matrix {release.dataset.n_profiles} profiles.")
+    return plan_batches(meta, controls=params.get("controls", "all"), min_replicates=int(params.get("min_replicates", 2)))
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_job(job_id: int, *, progress=None) -> dict:
+    """Claim the job, record its batches and queue (or, with `progress`, run here) the pending ones."""
+    job = SignatureJob.objects.select_related("release__dataset").get(pk=job_id)
+    if not job.claim(_worker_name()):
+        return {"job": job_id, "claimed": False}
+    release = job.release
+    try:
+        plan = plan_for(release)
+        if plan.n_signatures == 0:
+            raise ComputeError(
+                f"Dataset {release.dataset.name} gives no signature with {release.params}: "
+                f"{plan.skipped_groups} groups and {plan.skipped_batches} batches skipped. Try --min-replicates 1 or --controls all."
+            )
+        existing = set(SignatureBatch.objects.filter(job=job).values_list("index", flat=True))
+        SignatureBatch.objects.bulk_create(
+            [
+                SignatureBatch(job=job, index=i, name=b.name, n_profiles=len(b.positions), n_signatures=len(b.groups))
+                for i, b in enumerate(plan.batches)
+                if i not in existing
+            ]
+        )
+        SignatureJob.objects.filter(pk=job.pk).update(chunks_total=len(plan.batches))
+        job.refresh_from_db()
+        pending = _pending_batches(job)
+        job.beat(
+            chunks_done=len(plan.batches) - len(pending),
+            message=(
+                f"{plan.n_signatures} signatures in {len(plan.batches)} batches; skipped {plan.skipped_groups} groups, "
+                f"{plan.skipped_batches} batches, {plan.skipped_profiles} profiles without a plate; {len(pending)} batches to compute."
+            ),
+        )
+        for note in plan.notes[:50]:
+            job.append_log(note)
+    except JobCancelled:
+        job.mark_cancelled()
+        return {"job": job_id, "cancelled": True}
+    except Exception as exc:
+        _fail(job, exc)
+        raise
+    if progress is not None:
+        for index in progress(pending, desc="batches"):
+            compute_batch(job.pk, index)
+        return {"job": job_id, "batches": len(pending)}
+    if not pending:
+        _maybe_start_merge(job.pk)
+        return {"job": job_id, "batches": 0}
+    from signatures.tasks import compute_signature_batch
+
+    for index in pending:
+        compute_signature_batch.delay(job.pk, index)
+    return {"job": job_id, "batches": len(pending)}
+
+
+def _pending_batches(job: SignatureJob) -> list[int]:
+    pending = []
+    for batch in SignatureBatch.objects.filter(job=job).order_by("index"):
+        if batch.status != BatchStatus.DONE or not batch.path or not resolve_data_path(batch.path).exists():
+            pending.append(batch.index)
+    return pending
+
+
+def chunk_path(release: Release, index: int) -> Path:
+    return release_dir(release) / "chunks" / f"{index:06d}.h5"
+
+
+def compute_batch(job_id: int, index: int) -> dict:
+    """Compute one batch into its chunk file (idempotent); the last batch starts the merge."""
+    job = SignatureJob.objects.select_related("release__dataset").get(pk=job_id)
+    if job.status != JobStatus.RUNNING or job.cancel_requested:
+        if job.cancel_requested and job.status == JobStatus.RUNNING:
+            job.mark_cancelled()
+        return {"job": job_id, "batch": index, "skipped": job.status}
+    release = job.release
+    record = SignatureBatch.objects.get(job=job, index=index)
+    path = chunk_path(release, index)
+    started = time.perf_counter()
+    try:
+        if not (record.status == BatchStatus.DONE and path.exists()):
+            plan = plan_for(release)
+            batch = plan.batches[index]
+            if batch.name != record.name:
+                raise ComputeError(f"Batch {index} of job {job.pk} was {record.name} when planned and is now {batch.name}: the dataset's metadata changed.")
+            from conversion.formats import open_matrix
+
+            with open_matrix(release.dataset.file) as reader:
+                X = reader.read(cols=batch.positions)  # (profiles of the batch, genes)
+            cd, logfc = compute_batch_values(X, batch, gamma=float(release.params.get("gamma", 1.0)))
+            _write_chunk(path, [g.sig_id for g in batch.groups], cd, logfc)
+            SignatureBatch.objects.filter(pk=record.pk).update(
+                status=BatchStatus.DONE,
+                path=str(path.relative_to(settings.DATA_DIR)) if path.is_relative_to(settings.DATA_DIR) else str(path),
+                seconds=time.perf_counter() - started,
+                finished_at=timezone.now(),
+            )
+        done = SignatureBatch.objects.filter(job=job, status=BatchStatus.DONE).count()
+        job.beat(chunks_done=done)
+    except JobCancelled:
+        job.mark_cancelled()
+        return {"job": job_id, "batch": index, "cancelled": True}
+    except Exception as exc:
+        _fail(job, exc, where=f"batch {index} ({record.name})")
+        raise
+    if done == job.chunks_total:
+        _maybe_start_merge(job.pk)
+    return {"job": job_id, "batch": index, "signatures": record.n_signatures}
+
+
+def _write_chunk(path: Path, sig_ids: list[str], cd: np.ndarray, logfc: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with h5py.File(tmp, "w") as f:
+            f.create_dataset("sig_ids", data=np.array([s.encode() for s in sig_ids]))
+            f.create_dataset("cd", data=cd, dtype="float32")  # (groups, genes)
+            f.create_dataset("logfc", data=logfc, dtype="float32")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _maybe_start_merge(job_id: int) -> None:
+    if SignatureJob.objects.filter(pk=job_id, stage=JobStage.BATCHES, status=JobStatus.RUNNING).update(stage=JobStage.MERGE):
+        from signatures.tasks import finish_signature_job
+
+        finish_signature_job.delay(job_id)
+
+
+def _fail(job: SignatureJob, exc: Exception, *, where: str = "") -> None:
+    message = f"{where}: {exc}" if where else str(exc)
+    log.exception("Signature job %s failed: %s", job.pk, message)
+    job.fail(message)
+    Release.objects.filter(pk=job.release_id, is_active=False).update(status=ReleaseStatus.FAILED)
+
+
+def finish_job(job_id: int, *, progress=None) -> dict:
+    """Merge the chunks into the release stores, load Signature rows, build the index."""
+    from signatures.index import build_index
+
+    job = SignatureJob.objects.select_related("release__dataset").get(pk=job_id)
+    release = job.release
+    try:
+        job.beat(message="Merging batch chunks into the release stores.")
+        n = merge(release, progress=progress)
+        SignatureJob.objects.filter(pk=job.pk).update(stage=JobStage.INDEX)
+        job.beat(message=f"Stores written: {n} signatures x {release.n_genes} genes. Building the per-gene index.")
+        n_rows = build_index(release, progress=progress)
+        SignatureJob.objects.filter(pk=job.pk).update(stage=JobStage.DONE)
+        job.append_log(f"Index built: {n_rows} rows.")
+        job.finish()
+    except JobCancelled:
+        job.mark_cancelled()
+        return {"job": job_id, "cancelled": True}
+    except Exception as exc:
+        _fail(job, exc, where="merge")
+        raise
+    return {"job": job_id, "signatures": n, "index_rows": n_rows}
+
+
+def release_genes(dataset: Dataset) -> tuple[np.ndarray, list[str]]:
+    """The dataset's genes as Entrez ids (int64) with symbols, in matrix row order."""
+    from conversion.formats import open_matrix
+
+    with open_matrix(dataset.file) as reader:
+        row_ids = np.asarray(reader.row_ids)
+        row_meta = reader.row_meta
+    ids = row_meta["pr_gene_id"].to_numpy() if "pr_gene_id" in row_meta.columns else row_ids
+    try:
+        entrez = np.array([int(float(x)) for x in ids], dtype=np.int64)
+    except (TypeError, ValueError):
+        bad = next(x for x in ids if not str(x).replace(".", "", 1).isdigit())
+        raise ComputeError(f"Dataset {dataset.name}: genes must be keyed by Entrez id (row ids or pr_gene_id), found {bad!r}.") from None
+    for column in ("pr_gene_symbol", "symbol", "gene_symbol"):
+        if column in row_meta.columns:
+            return entrez, [str(s) for s in row_meta[column].to_numpy()]
+    from search.models import Gene
+
+    known = dict(Gene.objects.filter(entrez_id__in=[int(e) for e in entrez]).values_list("entrez_id", "symbol"))
+    return entrez, [known.get(int(e), str(e)) for e in entrez]
+
+
+def merge(release: Release, *, progress=None) -> int:
+    """Write the release stores from the chunk files and bulk-load its Signature rows."""
+    plan = plan_for(release)
+    groups = [(bi, gi, g) for bi, b in enumerate(plan.batches) for gi, g in enumerate(b.groups)]
+    # Column order: by perturbation type, then batch, then group, so each type
+    # is one contiguous column range (signatures.index streams per type).
+    type_rank = {t: i for i, t in enumerate(PERT_TYPE_ORDER)}
+    groups.sort(key=lambda x: (type_rank.get(x[2].pert_type, len(PERT_TYPE_ORDER)), x[0], x[1]))
+    entrez, symbols = release_genes(release.dataset)
+    directory = release_dir(release)
+    n = len(groups)
+    with StoreWriter(directory, entrez, n, symbols=symbols) as writer:
+        buffer_ids, buffer_cd, buffer_fc, buffer_meta = [], [], [], []
+        start = 0
+        open_chunk: tuple[int, h5py.File] | None = None
+
+        def flush():
+            nonlocal start
+            if buffer_ids:
+                writer.write(start, buffer_ids, np.stack(buffer_cd), np.stack(buffer_fc), col_meta=pd.DataFrame(buffer_meta).to_dict("list"))
+                start += len(buffer_ids)
+                for b in (buffer_ids, buffer_cd, buffer_fc, buffer_meta):
+                    b.clear()
+
+        iterator = progress(groups, desc="merge") if progress is not None else groups
+        try:
+            for bi, gi, g in iterator:
+                if open_chunk is None or open_chunk[0] != bi:
+                    if open_chunk is not None:
+                        open_chunk[1].close()
+                    path = chunk_path(release, bi)
+                    if not path.exists():
+                        raise ComputeError(f"Chunk file {path} of batch {plan.batches[bi].name} is missing; resume the job to recompute it.")
+                    open_chunk = (bi, h5py.File(path, "r"))
+                chunk = open_chunk[1]
+                stored_id = chunk["sig_ids"][gi].decode()
+                if stored_id != g.sig_id:
+                    raise ComputeError(f"Chunk {chunk.filename} holds {stored_id} at row {gi}, expected {g.sig_id}: recompute the batch.")
+                buffer_ids.append(g.sig_id)
+                buffer_cd.append(chunk["cd"][gi])
+                buffer_fc.append(chunk["logfc"][gi])
+                buffer_meta.append({"pert_id": g.pert_id, "pert_iname": g.pert_name, "pert_type": g.pert_type, "cell_id": g.cell_id, "batch": g.batch})
+                if len(buffer_ids) >= MERGE_BLOCK:
+                    flush()
+            flush()
+        finally:
+            if open_chunk is not None:
+                open_chunk[1].close()
+    _load_signatures(release, plan, [(bi, g) for bi, _, g in groups])
+    Release.objects.filter(pk=release.pk).update(status=ReleaseStatus.COMPLETE, n_signatures=n, n_genes=len(entrez), completed_at=timezone.now(), index_built=False)
+    release.refresh_from_db()
+    return n
+
+
+SIGNATURE_COLUMNS = (
+    "release_id", "sig_id", "column", "pert_type", "pert_id", "pert_name", "cell_line_id",
+    "dose", "dose_unit", "time", "time_unit", "batch", "n_replicates", "n_controls",
+)  # fmt: skip
+
+
+def _load_signatures(release: Release, plan: BatchPlan, ordered) -> None:
+    """Replace the release's Signature rows (COPY on PostgreSQL, bulk_create elsewhere)."""
+    cells = sorted({g.cell_id for _, g in ordered})
+    CellLine.objects.bulk_create([CellLine(name=c) for c in cells], ignore_conflicts=True)
+    cell_ids = dict(CellLine.objects.filter(name__in=cells).values_list("name", "pk"))
+    rows = (
+        (
+            release.pk, g.sig_id, column, g.pert_type, g.pert_id, g.pert_name[:200], cell_ids[g.cell_id],
+            g.dose, g.dose_unit, g.time, g.time_unit, g.batch, len(g.positions), plan.batches[bi].n_controls(g),
+        )  # fmt: skip
+        for column, (bi, g) in enumerate(ordered)
+    )
+    with transaction.atomic():
+        Signature.objects.filter(release=release).delete()
+        copy_rows(Signature, SIGNATURE_COLUMNS, rows)
+
+
+def copy_rows(model, columns, rows, *, batch_size: int = 5000) -> int:
+    """Bulk-load rows (tuples in `columns` order): COPY on PostgreSQL, bulk_create on SQLite."""
+    n = 0
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(model._meta.db_table)
+        names = ", ".join(connection.ops.quote_name(c if c != "column" else model._meta.get_field("column").column) for c in columns)
+        with connection.cursor() as cursor:
+            with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:  # psycopg 3 COPY
+                for row in rows:
+                    copy.write_row(row)
+                    n += 1
+        return n
+    batch = []
+    for row in rows:
+        batch.append(model(**dict(zip(columns, row))))
+        if len(batch) >= batch_size:
+            model.objects.bulk_create(batch)
+            n += len(batch)
+            batch = []
+    if batch:
+        model.objects.bulk_create(batch)
+        n += len(batch)
+    return n
