@@ -33,7 +33,7 @@ def read_paired(l1000_path, rnaseq_path, *, l1000_rows=None, rnaseq_rows=None) -
         if len(common) == 0:
             raise FormatError(
                 f"GTEx paired set: expected sample ids shared by {Path(l1000_path).name} and {Path(rnaseq_path).name}, found none "
-                f"(e.g. {lr.col_ids[0]!r} vs {rr.col_ids[0]!r}).",
+                f"(e.g. {str(lr.col_ids[0])!r} vs {str(rr.col_ids[0])!r}).",
                 path=l1000_path,
             )
         l_pos = {s: i for i, s in enumerate(lr.col_ids)}

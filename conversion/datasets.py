@@ -1,0 +1,108 @@
+"""Registering matrices of profiles as `Dataset` rows with a normalised metadata table.
+
+Every dataset (L1000 Level 3, RNA-seq-like output of a translator) gets one
+per-profile metadata TSV under DATA_DIR with the columns of
+`conversion.formats.l1000.PROFILE_COLUMNS`, rows in matrix column order, so
+that signatures and search never need to know where the metadata came from
+(GEO inst_info, Phase II instinfo, or a GCTX's own column metadata).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.db import transaction
+
+from conversion.formats import open_matrix
+from conversion.formats.errors import FormatError
+from conversion.formats.l1000 import PROFILE_COLUMNS, normalise_profile_metadata
+from conversion.models import Dataset
+
+METADATA_DIR = "metadata"
+
+
+def register_dataset(name, path, *, kind, metadata: pd.DataFrame | None, source=None, translator=None, description="") -> Dataset:
+    """Create or update the Dataset `name` for the matrix at `path` and write its metadata TSV.
+
+    `metadata` may cover more profiles than the matrix (a whole GEO inst_info)
+    and in any order: it is matched to the matrix columns by inst_id. With
+    `metadata=None` the file's own column metadata is used. Raises FormatError
+    (and writes nothing) when a matrix column has no metadata row.
+    """
+    path = Path(path)
+    with open_matrix(path) as reader:
+        col_ids = np.asarray(reader.col_ids, dtype=str)
+        n_profiles, n_genes = reader.shape
+        if metadata is None:
+            metadata = normalise_profile_metadata(reader.col_meta.reset_index(drop=True), path=path, ids=col_ids)
+            metadata["inst_id"] = col_ids
+        else:
+            metadata = normalise_profile_metadata(metadata, path="metadata")
+    table = _in_column_order(metadata, col_ids, path=path)
+
+    meta_rel = Path(METADATA_DIR) / f"{name}.tsv"
+    meta_abs = Path(settings.DATA_DIR) / meta_rel
+    meta_abs.parent.mkdir(parents=True, exist_ok=True)
+    tmp = meta_abs.with_name(f".{meta_abs.name}.{os.getpid()}.tmp")
+    try:
+        table.to_csv(tmp, sep="\t", index=False, na_rep="")
+        with transaction.atomic():
+            dataset, _ = Dataset.objects.update_or_create(
+                name=name,
+                defaults={
+                    "kind": kind,
+                    "path": _stored_path(path),
+                    "metadata_path": str(meta_rel),
+                    "n_profiles": n_profiles,
+                    "n_genes": n_genes,
+                    "source": source,
+                    "translator": translator,
+                    "description": description,
+                },
+            )
+            os.replace(tmp, meta_abs)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dataset
+
+
+def load_metadata(dataset: Dataset) -> pd.DataFrame:
+    """The dataset's per-profile metadata (PROFILE_COLUMNS), rows in matrix column order; missing = NaN."""
+    path = dataset.metadata_file
+    if path is None or not path.exists():
+        raise FormatError(f"Dataset {dataset.name}: expected a metadata table at {path}, found none.", path=path)
+    text = {c: str for c in PROFILE_COLUMNS if c not in ("pert_dose", "pert_time")}
+    table = pd.read_csv(path, sep="\t", dtype=text, keep_default_na=False, na_values={"pert_dose": [""], "pert_time": [""]})
+    for column in text:
+        table[column] = table[column].replace("", np.nan)
+    return table
+
+
+def _in_column_order(metadata: pd.DataFrame, col_ids: np.ndarray, *, path) -> pd.DataFrame:
+    ids = metadata["inst_id"].astype(str)
+    if ids.duplicated().any():
+        dup = ids[ids.duplicated()].iloc[0]
+        raise FormatError(f"Metadata for {path}: expected one row per inst_id, found {dup!s} more than once.", path=path)
+    position = pd.Series(np.arange(len(ids)), index=ids.to_numpy())
+    found = position.reindex(col_ids)
+    missing = col_ids[found.isna().to_numpy()]
+    if len(missing):
+        shown = ", ".join(map(str, missing[:5])) + (" ..." if len(missing) > 5 else "")
+        raise FormatError(
+            f"Metadata for {path}: expected a row for each of the {len(col_ids)} matrix columns, found {len(missing)} without one ({shown}).",
+            path=path,
+        )
+    return metadata.iloc[found.to_numpy().astype(np.int64)].reset_index(drop=True)[PROFILE_COLUMNS]
+
+
+def _stored_path(path: Path) -> str:
+    """Paths under DATA_DIR are stored relative to it, so the data directory can move."""
+    resolved = path.resolve()
+    try:
+        return str(resolved.relative_to(Path(settings.DATA_DIR).resolve()))
+    except ValueError:
+        return str(resolved)
