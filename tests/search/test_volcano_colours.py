@@ -1,0 +1,30 @@
+"""Volcano figure: x = log2FC, y = |CD|; concordant up blue, down red, darker when stronger; discordant grey."""
+
+from search.plots import GREY, volcano_figure
+
+
+def _p(sig, cd, logfc, direction):
+    return {"sig_id": sig, "perturbagen": "drug", "cell_line": "A549", "dose": 10.0, "dose_unit": "uM", "time": 24.0, "time_unit": "h", "cd": cd, "logfc": logfc, "rank": 3, "direction": direction}
+
+
+def _rgb(s):
+    return tuple(int(v) for v in s[4:-1].split(","))
+
+
+def test_points_go_to_concordant_and_discordant_traces_with_their_colours():
+    fig = volcano_figure([_p("a", 0.5, 2.0, "up"), _p("b", 0.05, 0.2, "up"), _p("c", -0.4, -1.5, "down"), _p("d", 0.3, -0.8, "up")])
+    up, down, disc = fig["data"]
+    assert (up["customdata"], down["customdata"], disc["customdata"]) == (["a", "b"], ["c"], ["d"])
+    assert up["x"] == [2.0, 0.2] and up["y"] == [0.5, 0.05] and down["y"] == [0.4]
+    assert disc["marker"]["color"] == [GREY]
+    strong, weak = (_rgb(c) for c in up["marker"]["color"])
+    assert strong[2] > strong[0] and sum(strong) < sum(weak)  # blue, darker for the stronger point
+    red = _rgb(down["marker"]["color"][0])
+    assert red[0] > red[2]
+    assert "A549" in up["text"][0] and "10 uM" in up["text"][0] and "log2FC 2" in up["text"][0]
+    assert fig["layout"]["xaxis"]["title"]["text"] == "log2 fold change"
+
+
+def test_empty_figure_is_valid():
+    fig = volcano_figure([])
+    assert [t["x"] for t in fig["data"]] == [[], [], []]
