@@ -199,8 +199,11 @@ def run_job(job_id: int, *, progress=None) -> dict:
         _fail(job, exc)
         raise
     if progress is not None:
+        # Everything in this process (the command's --inline, the embedded demo).
         for index in progress(pending, desc="batches"):
-            compute_batch(job.pk, index)
+            compute_batch(job.pk, index, then_merge=False)
+        if _claim_merge(job.pk):
+            finish_job(job.pk, progress=progress)
         return {"job": job_id, "batches": len(pending)}
     if not pending:
         _maybe_start_merge(job.pk)
@@ -224,7 +227,7 @@ def chunk_path(release: Release, index: int) -> Path:
     return release_dir(release) / "chunks" / f"{index:06d}.h5"
 
 
-def compute_batch(job_id: int, index: int) -> dict:
+def compute_batch(job_id: int, index: int, *, then_merge: bool = True) -> dict:
     """Compute one batch into its chunk file (idempotent); the last batch starts the merge."""
     job = SignatureJob.objects.select_related("release__dataset").get(pk=job_id)
     if job.status != JobStatus.RUNNING or job.cancel_requested:
@@ -261,7 +264,7 @@ def compute_batch(job_id: int, index: int) -> dict:
     except Exception as exc:
         _fail(job, exc, where=f"batch {index} ({record.name})")
         raise
-    if done == job.chunks_total:
+    if then_merge and done == job.chunks_total:
         _maybe_start_merge(job.pk)
     return {"job": job_id, "batch": index, "signatures": record.n_signatures}
 
@@ -279,11 +282,17 @@ def _write_chunk(path: Path, sig_ids: list[str], cd: np.ndarray, logfc: np.ndarr
         tmp.unlink(missing_ok=True)
 
 
+def _claim_merge(job_id: int) -> bool:
+    """Move a running job whose batches are all done to the merge; True for the one caller that wins."""
+    pending = SignatureBatch.objects.filter(job_id=job_id).exclude(status=BatchStatus.DONE).exists()
+    return not pending and bool(SignatureJob.objects.filter(pk=job_id, stage=JobStage.BATCHES, status=JobStatus.RUNNING).update(stage=JobStage.MERGE))
+
+
 def _maybe_start_merge(job_id: int) -> None:
-    if SignatureJob.objects.filter(pk=job_id, stage=JobStage.BATCHES, status=JobStatus.RUNNING).update(stage=JobStage.MERGE):
+    if _claim_merge(job_id):
         from signatures.tasks import finish_signature_job
 
-        finish_signature_job.delay(job_id)
+        transaction.on_commit(lambda: finish_signature_job.delay(job_id))
 
 
 def _fail(job: SignatureJob, exc: Exception, *, where: str = "") -> None:
