@@ -152,3 +152,27 @@ def evaluate_bundle(bundle, l1000: np.ndarray, truth_all: np.ndarray, *, seed: i
     }
     result["summary"]["n_samples"] = int(len(l1000))
     return result
+
+
+def load_paired_for_bundle(bundle, l1000_path, rnaseq_path, *, rnaseq_values: str = "log2") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Read a GTEx-style paired set in the bundle's gene order: (sample_ids, l1000 (n, n_in), truth (n, n_out)).
+
+    rnaseq_values: "counts" (raw counts), "log2" (log2(count + 1), as GSE92743
+    and the synthetic world ship them) or "normalized" (already on the bundle's
+    quantile scale). Counts and log2 values are quantile-normalised to the
+    bundle's reference, as the training RNA-seq was.
+    """
+    from conversion.formats.gtex import read_paired
+    from conversion.formats.l1000 import landmark_positions
+    from conversion.normalize import QuantileReference, log2p1
+
+    if rnaseq_values not in ("counts", "log2", "normalized"):
+        raise ValueError(f"rnaseq_values must be counts, log2 or normalized, found {rnaseq_values!r}.")
+    paired = read_paired(l1000_path, rnaseq_path)
+    l1000 = paired.l1000[:, landmark_positions(paired.l1000_gene_ids, bundle.input_entrez_ids, path=l1000_path)]
+    truth = paired.rnaseq[:, landmark_positions(paired.rnaseq_gene_ids, bundle.output_entrez_ids, path=rnaseq_path)]
+    if rnaseq_values == "counts":
+        truth = log2p1(truth)
+    if rnaseq_values != "normalized":
+        truth = QuantileReference(bundle.quantile_reference).transform(truth)
+    return paired.sample_ids, l1000, truth

@@ -66,6 +66,12 @@ class Generator(Standardized):
 
     Paper size: 978-512-512-128 [residual 128] 128-512-512-978. The ReLU on the
     output keeps predicted log2 expression non-negative, as in the paper.
+    Unlike the reference code, the whole body is wrapped in a skip connection on
+    standardised values: out = relu(out_mean + out_std * (z + net(z))) with
+    z = (x - in_mean) / in_std. Unpaired training from a few hundred samples
+    otherwise scrambles genes (gene-wise PCC 0.64 against 0.88 for ratio scaling
+    on the tiny synthetic world); with it, the adversarial and cycle losses refine
+    a per-gene map instead of having to discover it.
     """
 
     def __init__(self, config: CycleGANConfig):
@@ -75,10 +81,16 @@ class Generator(Standardized):
         res = [ResidualBlock(widths[-1]) for _ in range(config.n_residual_blocks)]
         back = widths[::-1]
         up = [_dense(a, b) for a, b in zip(back[:-2], back[1:-1])]
-        self.net = nn.Sequential(*down, *res, *up, nn.Linear(back[-2], back[-1]))
+        last = nn.Linear(back[-2], back[-1])
+        # Zero-initialised last layer: G starts as per-gene moment matching between
+        # the two domains (the skip connection below) and learns corrections to it.
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+        self.net = nn.Sequential(*down, *res, *up, last)
 
     def forward(self, x):  # (B, n_genes) -> (B, n_genes)
-        return torch.relu(self.scale_out(self.net(self.scale_in(x))))
+        z = self.scale_in(x)  # (B, n_genes), standardised in the source domain
+        return torch.relu(self.scale_out(z + self.net(z)))
 
 
 class Discriminator(nn.Module):

@@ -245,3 +245,45 @@ def _evaluate_mse(net: nn.Module, X: torch.Tensor, Y: torch.Tensor, batch_size: 
             pred = net(X[start:start + batch_size]).float()
         total += float(((pred - Y[start:start + batch_size]) ** 2).mean()) * len(pred) / len(X)
     return total
+
+
+def train_two_step(
+    data,
+    config,
+    *,
+    version: str,
+    device: str | torch.device = "auto",
+    checkpoint_dir: Path | None = None,
+    progress: Progress | None = None,
+):
+    """Train both steps on a TrainingData and return the Bundle (baselines fitted on the same data).
+
+    Step 1 sees unpaired L1000 and RNA-seq landmark profiles; step 2 sees RNA-seq
+    alone (landmarks -> all output genes), as in the paper. Checkpoints go to
+    checkpoint_dir/step1.ckpt and step2.ckpt, so a rerun resumes.
+    """
+    from .bundle import Bundle, current_versions
+    from .evaluate import fit_baselines
+
+    config = config.with_genes(len(data.landmark_entrez_ids), len(data.output_entrez_ids))
+    ckpt = (lambda name: Path(checkpoint_dir) / name) if checkpoint_dir else (lambda name: None)
+    if checkpoint_dir:
+        Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
+    landmarks = data.rnaseq_landmarks  # (n_y, n_lm)
+    G, _F, history1 = train_cyclegan(data.l1000, landmarks, config.cyclegan, device=device, checkpoint=ckpt("step1.ckpt"), progress=progress)
+    extrapolator, history2 = train_extrapolator(landmarks, data.rnaseq, config.extrapolator, device=device, checkpoint=ckpt("step2.ckpt"), progress=progress)
+    return Bundle(
+        config=config,
+        G=G,
+        extrapolator=extrapolator,
+        input_entrez_ids=data.landmark_entrez_ids,
+        input_symbols=data.landmark_symbols,
+        output_entrez_ids=data.output_entrez_ids,
+        output_symbols=data.output_symbols,
+        quantile_reference=data.reference,
+        baselines=fit_baselines(data.l1000, landmarks, data.rnaseq),
+        version=version,
+        training={**data.description, "device": str(resolve_device(device)), "size": config.size,
+                  "step1_history": history1[-3:], "step2_history": history2[-3:], "step2_epochs": len(history2)},
+        versions=current_versions(),
+    )

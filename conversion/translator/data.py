@@ -1,0 +1,203 @@
+"""Training data from real-format files: L1000 Level 3 GCTX/GCT and ARCHS4 HDF5 counts.
+
+L1000 Level 3 values are used as they are (log2, quantile-normalised by the
+Broad pipeline). RNA-seq counts become log2(count + 1), then are quantile
+normalised to a reference fitted here, on the training samples, and saved in
+the bundle so new data are mapped to the same scale.
+
+ARCHS4 keys genes by symbol and Ensembl id; the NCBI gene_info table joins
+them to Entrez ids (Ensembl first, then the current symbol, then an unambiguous
+synonym or previous symbol). Every landmark that cannot be matched is reported
+by Entrez id, never silently dropped.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from conversion.formats import MissingGenesError, open_matrix
+from conversion.formats.archs4 import Archs4Reader
+from conversion.formats.errors import FormatError
+from conversion.formats.l1000 import entrez_ids_of, landmark_positions
+from conversion.normalize import QuantileReference, log2p1
+
+
+@dataclass
+class GeneMap:
+    """Entrez ids (as str) by Ensembl id, current symbol and unambiguous synonym; current symbol by Entrez id."""
+
+    symbol_of: dict[str, str]
+    by_ensembl: dict[str, str]
+    by_symbol: dict[str, str]
+    by_synonym: dict[str, str]
+
+    def entrez(self, symbol: str, ensembl: str = "") -> str | None:
+        ensembl = ensembl.split(".")[0]  # ENSG00000141510.17 -> ENSG00000141510
+        return self.by_ensembl.get(ensembl) or self.by_symbol.get(symbol) or self.by_synonym.get(symbol)
+
+
+def read_gene_map(path: str | Path) -> GeneMap:
+    """Read NCBI Homo_sapiens.gene_info (tab-separated: GeneID, Symbol, Synonyms, dbXrefs, ...)."""
+    path = Path(path)
+    if not path.exists():
+        raise FormatError(f"NCBI gene_info file {path} does not exist.", path=path)
+    table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, compression="infer")
+    table.columns = [c.lstrip("#") for c in table.columns]
+    for column in ("GeneID", "Symbol", "Synonyms"):
+        if column not in table.columns:
+            raise FormatError(f"NCBI gene_info file {path}: expected a {column} column, found {', '.join(table.columns[:8])}.", path=path)
+    ids, symbols = table["GeneID"].to_numpy(), table["Symbol"].to_numpy()
+    by_symbol = dict(zip(symbols, ids))
+    by_ensembl = {}
+    if "dbXrefs" in table.columns:
+        for gene, xrefs in zip(ids, table["dbXrefs"]):
+            for xref in xrefs.split("|"):
+                if xref.startswith("Ensembl:"):
+                    by_ensembl.setdefault(xref[len("Ensembl:"):], gene)
+    # A synonym shared by several genes identifies none of them; current symbols win over synonyms.
+    synonyms = [(s, g) for g, syn in zip(ids, table["Synonyms"]) for s in syn.split("|") if s and s != "-"]
+    counts = pd.Series([s for s, _ in synonyms]).value_counts() if synonyms else pd.Series(dtype=int)
+    by_synonym = {s: g for s, g in synonyms if counts[s] == 1 and s not in by_symbol}
+    return GeneMap(dict(zip(ids, symbols)), by_ensembl, by_symbol, by_synonym)
+
+
+def read_entrez_list(path: str | Path) -> list[str]:
+    """Entrez ids, one per line (blank lines and '#' comments ignored), or the rows of a GCTX/GCT file."""
+    path = Path(path)
+    if not path.exists():
+        raise FormatError(f"Gene list {path} does not exist.", path=path)
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if head.startswith(b"\x89HDF") or head.startswith(b"#1."):
+        with open_matrix(path) as reader:
+            return [str(e) for e in entrez_ids_of(reader.row_meta if "pr_gene_id" in reader.row_meta.columns else reader.row_ids)]
+    ids = [line.split("#")[0].strip() for line in path.read_text().splitlines()]
+    ids = [i for i in ids if i]
+    bad = [i for i in ids if not i.isdigit()]
+    if bad:
+        raise FormatError(f"Gene list {path}: expected one Entrez id per line, found {bad[0]!r}.", path=path)
+    return ids
+
+
+@dataclass
+class TrainingData:
+    l1000: np.ndarray  # (n_x, n_lm) Level 3 landmark values, unpaired with the RNA-seq
+    rnaseq: np.ndarray  # (n_y, n_out) log2(count+1), quantile-normalised to `reference`
+    landmark_entrez_ids: list[str]
+    landmark_symbols: list[str]
+    output_entrez_ids: list[str]
+    output_symbols: list[str]
+    reference: np.ndarray  # (n_out,) sorted quantile reference
+    description: dict = field(default_factory=dict)
+
+    @property
+    def landmark_columns(self) -> np.ndarray:
+        """Positions of the landmark genes among the output genes, in landmark order."""
+        position = {g: i for i, g in enumerate(self.output_entrez_ids)}
+        return np.array([position[g] for g in self.landmark_entrez_ids])
+
+    @property
+    def rnaseq_landmarks(self) -> np.ndarray:
+        return self.rnaseq[:, self.landmark_columns]
+
+
+def _sample(n_total: int, limit: int | None, rng: np.random.Generator) -> np.ndarray:
+    if limit is None or limit >= n_total:
+        return np.arange(n_total)
+    return np.sort(rng.choice(n_total, size=limit, replace=False))
+
+
+def load_l1000(path, *, landmark_entrez_ids=None, max_samples=None, seed=0, chunk_size=10_000):
+    """Landmark rows of a Level 3 file: ((n, n_lm) float32, landmark Entrez ids, row-meta symbols).
+
+    Without an explicit list the landmarks are the rows flagged `pr_is_lm`.
+    """
+    with open_matrix(path) as reader:
+        meta = reader.row_meta
+        entrez = [str(e) for e in entrez_ids_of(meta if "pr_gene_id" in meta.columns else reader.row_ids)]
+        if landmark_entrez_ids is None:
+            if "pr_is_lm" not in meta.columns:
+                raise FormatError(f"L1000 file {path}: no landmark list was given and the rows have no pr_is_lm metadata to find them.", path=path)
+            flags = pd.to_numeric(meta["pr_is_lm"], errors="coerce").fillna(0).to_numpy().astype(bool)
+            landmark_entrez_ids = [e for e, f in zip(entrez, flags) if f]
+        rows = landmark_positions(meta if "pr_gene_id" in meta.columns else reader.row_ids, landmark_entrez_ids, path=path)
+        symbols = meta["pr_gene_symbol"].astype(str).to_numpy()[rows].tolist() if "pr_gene_symbol" in meta.columns else [""] * len(rows)
+        cols = _sample(reader.shape[0], max_samples, np.random.default_rng(seed))
+        blocks = [reader.read(cols=cols[lo:lo + chunk_size], rows=rows) for lo in range(0, len(cols), chunk_size)]
+    return np.concatenate(blocks), [str(e) for e in landmark_entrez_ids], symbols
+
+
+def load_training_data(
+    l1000_path,
+    archs4_path,
+    gene_info_path,
+    *,
+    landmark_entrez_ids=None,
+    output_entrez_ids=None,
+    max_l1000: int | None = 200_000,
+    max_rnaseq: int | None = 50_000,
+    seed: int = 0,
+    chunk_size: int = 2_000,
+    progress=None,
+) -> TrainingData:
+    """Read, match by Entrez id and normalise the unpaired training sets (see module doc).
+
+    Output genes: the given list, else every ARCHS4 gene with an Entrez id. The
+    landmark genes must be among them. Memory: max_rnaseq x n_out float32.
+    """
+    say = progress or (lambda message: None)
+    genes = read_gene_map(gene_info_path)
+    say("reading L1000 landmark profiles")
+    l1000, landmarks, l1000_symbols = load_l1000(l1000_path, landmark_entrez_ids=landmark_entrez_ids, max_samples=max_l1000, seed=seed)
+    with Archs4Reader(archs4_path) as archs4:
+        mapped = [genes.entrez(s, e) for s, e in zip(archs4.symbols, archs4.ensembl_ids)]
+        column_of = {}
+        for position, entrez in enumerate(mapped):
+            if entrez is not None:
+                column_of.setdefault(entrez, position)
+        if output_entrez_ids is None:
+            output_entrez_ids = sorted(column_of, key=column_of.get)
+        output_entrez_ids = [str(e) for e in output_entrez_ids]
+        missing = [e for e in output_entrez_ids if e not in column_of]
+        if missing:
+            raise MissingGenesError(
+                f"ARCHS4 file {archs4_path}: expected all {len(output_entrez_ids)} output genes, found {len(output_entrez_ids) - len(missing)}: "
+                f"missing Entrez ids {', '.join(missing[:20])}{' ...' if len(missing) > 20 else ''}.",
+                missing=missing, path=archs4_path,
+            )
+        absent = [e for e in landmarks if e not in set(output_entrez_ids)]
+        if absent:
+            raise MissingGenesError(
+                f"expected the {len(landmarks)} landmark genes among the output genes, found {len(landmarks) - len(absent)}: missing Entrez ids {', '.join(absent[:20])}.",
+                missing=absent, path=archs4_path,
+            )
+        gene_columns = np.array([column_of[e] for e in output_entrez_ids])
+        samples = _sample(archs4.n_samples, max_rnaseq, np.random.default_rng(seed + 1))
+        say(f"reading {len(samples)} ARCHS4 samples x {len(gene_columns)} genes")
+        rnaseq = np.empty((len(samples), len(gene_columns)), dtype=np.float32)
+        for lo in range(0, len(samples), chunk_size):
+            rnaseq[lo:lo + chunk_size] = log2p1(archs4.read_samples(samples[lo:lo + chunk_size], genes=gene_columns))
+        archs4_version = ""
+    reference = QuantileReference.fit(rnaseq)
+    for lo in range(0, len(rnaseq), chunk_size):
+        rnaseq[lo:lo + chunk_size] = reference.transform(rnaseq[lo:lo + chunk_size])
+    symbol = lambda e, fallback="": genes.symbol_of.get(e, fallback)  # noqa: E731 - current NCBI symbols
+    return TrainingData(
+        l1000=l1000,
+        rnaseq=rnaseq,
+        landmark_entrez_ids=landmarks,
+        landmark_symbols=[symbol(e, s) for e, s in zip(landmarks, l1000_symbols)],
+        output_entrez_ids=output_entrez_ids,
+        output_symbols=[symbol(e) for e in output_entrez_ids],
+        reference=reference.values.astype(np.float32),
+        description={
+            "l1000": {"path": str(l1000_path), "n_samples": int(len(l1000))},
+            "rnaseq": {"path": str(archs4_path), "n_samples": int(len(rnaseq)), "archs4_version": archs4_version},
+            "gene_info": str(gene_info_path),
+            "n_landmarks": len(landmarks),
+            "n_output_genes": len(output_entrez_ids),
+            "seed": seed,
+        },
+    )
