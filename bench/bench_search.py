@@ -1,0 +1,284 @@
+"""Search latency on a full-size index, against a real gunicorn server on 127.0.0.1.
+
+Builds, in its own PostgreSQL database, what a full release holds for the
+search: 23,614 genes, 150,000 signatures (two types: 110,000 chemical,
+40,000 CRISPR, in 100 cell lines) and the per-gene index with 100 entries
+per gene, type and direction (9,445,600 GeneTopEntry rows), all loaded with
+COPY; plus a gene-major signature store of the 150,000 signatures for the
+exact filtered query. The store holds 256 genes rather than 23,614: a gene's
+read is one row of 150,000 values whatever the gene count, and the full store
+would be 42 GB of disk for the same read.
+
+Then it starts gunicorn and measures p50/p95 latency and throughput with 1
+and 20 concurrent clients (threads with keep-alive connections) of:
+  api        GET /api/genes/<g>/signatures/?type=crispr&direction=up     (top lists)
+  page       GET /genes/<g>/                                             (top lists, 2 types x 2 directions, volcano JSON)
+  api-exact  GET /api/genes/<g>/signatures/?type=chemical&cell_line=<c>  (exact over all 150,000 signatures)
+  page-exact GET /genes/<g>/?cell_line=<c>                               (exact, 4 lists)
+and, as the baseline measured in the same run, the same exact query answered
+the way a notebook would: scan the signature-major GCTX for the gene's column.
+
+Usage: .venv/bin/python bench/bench_search.py [--keep] [--requests 400]
+(needs PostgreSQL at 127.0.0.1:5432 and Redis at 127.0.0.1:6379).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import io
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from signatures.store import StoreWriter, open_store  # noqa: E402
+
+DB = "l1kweb_bench_search"
+ADMIN_URL = "postgres://root@127.0.0.1:5432/postgres"
+DB_URL = f"postgres://root@127.0.0.1:5432/{DB}"
+N_GENES = 23_614
+N_STORE_GENES = 256
+N_CHEM, N_CRISPR = 110_000, 40_000
+N_SIGS = N_CHEM + N_CRISPR
+N_CELLS = 100
+TOP_N = 100
+PORT = 8765
+
+
+def log(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def django_env(data_dir: Path) -> dict:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=DB_URL, REDIS_URL="redis://127.0.0.1:6379/7", DATA_DIR=str(data_dir), DEBUG="0", L1KWEB_DEMO_DATA="0",
+        ALLOWED_HOSTS="127.0.0.1,localhost", API_ANON_RATE="100000000/minute", LOG_LEVEL="WARNING", DJANGO_SETTINGS_MODULE="l1kweb.settings",
+    )
+    return env
+
+
+def copy_rows(cur, table: str, columns: list[str], lines):
+    with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as cp:
+        for chunk in lines:
+            cp.write(chunk)
+
+
+def build_database(env: dict, rng: np.random.Generator) -> dict:
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {DB}")
+        admin.execute(f"CREATE DATABASE {DB}")
+    log("migrate")
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    t0 = time.perf_counter()
+    with psycopg.connect(DB_URL, autocommit=False) as conn, conn.cursor() as cur:
+        # Genes: Entrez ids 1..N_GENES, symbols G1.. (the registry's shape, not its names).
+        copy_rows(cur, "search_gene", ["entrez_id", "symbol", "name", "ensembl_id", "status", "in_model_output"],
+                  ["".join(f"{g}\tG{g}\tgene {g}\t\t{'landmark' if g <= 978 else 'model_only'}\tt\n" for g in range(1, N_GENES + 1))])
+        cur.execute("INSERT INTO conversion_dataset (name, kind, path, metadata_path, n_profiles, n_genes, description, created_at) VALUES ('bench', 'rnaseq_like', 'bench.gctx', '', %s, %s, '', now()) RETURNING id", (N_SIGS * 3, N_GENES))
+        dataset_id = cur.fetchone()[0]
+        cur.execute(
+            "INSERT INTO signatures_release (name, dataset_id, status, is_active, params, directory, model_version, n_signatures, n_genes, index_built, created_at, completed_at, activated_at)"
+            " VALUES ('bench', %s, 'complete', true, '{\"top_n\": 100}', 'store', 'bench-model 1.0', %s, %s, true, now(), now(), now()) RETURNING id", (dataset_id, N_SIGS, N_GENES))
+        release_id = cur.fetchone()[0]
+        copy_rows(cur, "signatures_cellline", ["name"], ["".join(f"CELL{i:03d}\n" for i in range(N_CELLS))])
+        cur.execute("SELECT id FROM signatures_cellline ORDER BY name")
+        cell_ids = np.array([r[0] for r in cur.fetchall()])
+        sig_cell = rng.integers(0, N_CELLS, N_SIGS)
+        sig_type = np.where(np.arange(N_SIGS) < N_CHEM, "chemical", "crispr")
+        doses = np.array([0.04, 0.12, 0.37, 1.11, 3.33, 10.0])
+
+        def sig_lines():
+            buf = io.StringIO()
+            for j in range(N_SIGS):
+                chem = sig_type[j] == "chemical"
+                dose = f"{doses[j % 6]}\tuM" if chem else "\\N\t"
+                buf.write(f"{release_id}\tSIG{j:06d}\t{j}\t{sig_type[j]}\tP{j % 20000}\tpert{j % 20000}\t{cell_ids[sig_cell[j]]}\t{dose}\t{[6, 24][j % 2]}\th\tPLATE{j // 300}\t3\t12\n")
+                if j % 20000 == 19999:
+                    yield buf.getvalue()
+                    buf = io.StringIO()
+            yield buf.getvalue()
+
+        copy_rows(cur, "signatures_signature", ["release_id", "sig_id", '"column"', "pert_type", "pert_id", "pert_name", "cell_line_id", "dose", "dose_unit", "time", "time_unit", "batch", "n_replicates", "n_controls"], sig_lines())
+        cur.execute("SELECT id FROM signatures_signature WHERE release_id = %s ORDER BY \"column\"", (release_id,))
+        sig_pk = np.array([r[0] for r in cur.fetchall()], dtype=np.int64)
+        log(f"genes, signatures: {time.perf_counter() - t0:.1f}s")
+        # The index: 100 per gene, type and direction; rows in all three top lists.
+        cur.execute("DROP INDEX IF EXISTS topentry_lookup")
+        chem_cols, crispr_cols = np.arange(N_CHEM), np.arange(N_CHEM, N_SIGS)
+
+        def entry_lines():
+            for g0 in range(1, N_GENES + 1, 500):
+                buf = io.StringIO()
+                for g in range(g0, min(g0 + 500, N_GENES + 1)):
+                    for t, cols in (("chemical", chem_cols), ("crispr", crispr_cols)):
+                        for d, sign in (("up", 1.0), ("down", -1.0)):
+                            picked = rng.choice(cols, TOP_N, replace=False)
+                            cd = sign * np.sort(rng.uniform(0.01, 0.2, TOP_N))[::-1]
+                            lfc = cd * rng.uniform(-2, 20, TOP_N)
+                            for k in range(TOP_N):
+                                buf.write(f"{release_id}\t{g}\t{t}\t{d}\t{sig_pk[picked[k]]}\t{cd[k]:.6g}\t{lfc[k]:.6g}\t{k + 1}\tt\tt\tt\n")
+                yield buf.getvalue()
+                if g0 % 5000 == 1:
+                    log(f"  index rows for genes up to {g0 + 499}")
+
+        t1 = time.perf_counter()
+        copy_rows(cur, "signatures_genetopentry", ["release_id", "gene_id", "pert_type", "direction", "signature_id", "cd", "logfc", "rank", "top_cd", "top_logfc", "top_rank"], entry_lines())
+        cur.execute('CREATE INDEX topentry_lookup ON signatures_genetopentry (release_id, gene_id, pert_type, direction)')
+        conn.commit()
+        log(f"index: {N_GENES * 4 * TOP_N:,} rows in {time.perf_counter() - t1:.1f}s")
+    with psycopg.connect(DB_URL, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    return {"cells": [f"CELL{i:03d}" for i in range(N_CELLS)]}
+
+
+def build_store(data_dir: Path, rng: np.random.Generator):
+    genes = np.arange(1, N_STORE_GENES + 1)
+    t0 = time.perf_counter()
+    with StoreWriter(data_dir / "store", genes, N_SIGS, symbols=[f"G{g}" for g in genes]) as w:
+        for start in range(0, N_SIGS, 10_000):
+            k = min(10_000, N_SIGS - start)
+            cd = rng.standard_normal((k, N_STORE_GENES), dtype=np.float32) * 0.05
+            w.write(start, [f"SIG{j:06d}" for j in range(start, start + k)], cd, cd * 3 + rng.standard_normal((k, N_STORE_GENES), dtype=np.float32) * 0.1)
+    log(f"store: {N_SIGS:,} signatures x {N_STORE_GENES} genes in {time.perf_counter() - t0:.1f}s")
+
+
+def baseline_scan(data_dir: Path, gene: int, columns: np.ndarray, reps: int = 3) -> list[float]:
+    """The same exact query, the notebook way: read the gene's column from every signature (signature-major GCTX)."""
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        with open_store(data_dir / "store") as store:
+            i = store.gene_position(gene)
+            cd = np.empty(N_SIGS, dtype=np.float32)
+            for start in range(0, N_SIGS, 20_000):
+                block, _ = store.read_signature_block(start, min(N_SIGS, start + 20_000))
+                cd[start : start + len(block)] = block[:, i]
+            sub = cd[columns]
+            np.argsort(-sub[sub > 0])[:50]
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def run_load(paths: list[str], clients: int, n_requests: int) -> dict:
+    latencies: list[float] = []
+    errors = []
+    lock = threading.Lock()
+    counter = iter(range(n_requests))
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
+        while True:
+            with lock:
+                i = next(counter, None)
+            if i is None:
+                break
+            path = paths[i % len(paths)]
+            t0 = time.perf_counter()
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            resp.read()
+            dt = time.perf_counter() - t0
+            with lock:
+                latencies.append(dt)
+                if resp.status != 200:
+                    errors.append((resp.status, path))
+            if resp.getheader("Connection", "").lower() == "close":
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
+        conn.close()
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    q = np.percentile(np.array(latencies) * 1000, [50, 95])
+    return {"p50": q[0], "p95": q[1], "rps": len(latencies) / wall, "errors": errors}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--requests", type=int, default=400, help="requests per scenario and concurrency (default 400)")
+    ap.add_argument("--workers", type=int, default=4, help="gunicorn sync workers (default 4 on 2 cores)")
+    ap.add_argument("--keep", action="store_true", help="keep the database and data directory")
+    args = ap.parse_args()
+    rng = np.random.default_rng(0)
+    data_dir = Path(tempfile.mkdtemp(prefix="l1kweb-bench-search-"))
+    env = django_env(data_dir)
+    log(f"data dir {data_dir}; database {DB}")
+    meta = build_database(env, rng)
+    build_store(data_dir, rng)
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "l1kweb.wsgi", "-b", f"127.0.0.1:{PORT}", "-w", str(args.workers), "--keep-alive", "30", "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )
+    try:
+        for _ in range(100):
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=2)
+                c.request("GET", "/api/cell-lines/")
+                if c.getresponse().status == 200:
+                    break
+            except OSError:
+                time.sleep(0.3)
+        genes = [int(g) for g in random.Random(1).sample(range(1, N_GENES + 1), 200)]
+        store_genes = [int(g) for g in random.Random(2).sample(range(1, N_STORE_GENES + 1), 100)]
+        cells = meta["cells"]
+        scenarios = {
+            "api": [f"/api/genes/G{g}/signatures/?type=crispr&direction=up" for g in genes],
+            "page": [f"/genes/G{g}/" for g in genes],
+            "api-exact": [f"/api/genes/G{g}/signatures/?type=chemical&direction=up&cell_line={cells[i % N_CELLS]}" for i, g in enumerate(store_genes)],
+            "page-exact": [f"/genes/G{g}/?cell_line={cells[i % N_CELLS]}" for i, g in enumerate(store_genes)],
+        }
+        # Warm every worker (facets cache, open store) before measuring.
+        for paths in scenarios.values():
+            run_load(paths[:8], 4, 16)
+        results = {}
+        for name, paths in scenarios.items():
+            for clients in (1, 20):
+                n = args.requests if clients == 20 else max(50, args.requests // 4)
+                r = run_load(paths, clients, n)
+                results[(name, clients)] = r
+                log(f"{name:10s} clients={clients:2d}  p50 {r['p50']:7.1f} ms  p95 {r['p95']:7.1f} ms  {r['rps']:6.1f} req/s  errors {len(r['errors'])}")
+                if r["errors"]:
+                    log(f"  first error: {r['errors'][0]}")
+        chem_cell0 = np.flatnonzero(np.arange(N_SIGS) < N_CHEM)
+        base = baseline_scan(data_dir, store_genes[0], chem_cell0)
+        base_ms = statistics.median(base) * 1000
+        exact_p50 = results[("api-exact", 1)]["p50"]
+        print()
+        print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; gunicorn -w {args.workers}")
+        print("| scenario | clients | p50 ms | p95 ms | req/s |")
+        print("| --- | --- | --- | --- | --- |")
+        for (name, clients), r in results.items():
+            print(f"| {name} | {clients} | {r['p50']:.1f} | {r['p95']:.1f} | {r['rps']:.0f} |")
+        print(f"\nbaseline (signature-major scan for one gene, in-process, median of {len(base)}): {base_ms:.0f} ms; "
+              f"exact API query p50 at 1 client {exact_p50:.1f} ms: {base_ms / exact_p50:.0f}x faster")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        if not args.keep:
+            shutil.rmtree(data_dir, ignore_errors=True)
+            with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {DB}")
+
+
+if __name__ == "__main__":
+    main()
