@@ -1,9 +1,11 @@
+import math
+import re
 from pathlib import Path
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 
-from l1kweb.jobs import Job
+from l1kweb.jobs import Job, JobStatus
 
 
 class DatasetKind(models.TextChoices):
@@ -67,6 +69,38 @@ class TranslatorModel(models.Model):
     def file(self) -> Path:
         return resolve_data_path(self.path)
 
+    @classmethod
+    def register_bundle(cls, path, *, name: str, description: str = "", activate: bool = False) -> "TranslatorModel":
+        """Create (or update) the registry row of a bundle file; the bundle is loaded and checked first."""
+        from conversion.translator.bundle import load_bundle
+
+        bundle = load_bundle(resolve_data_path(str(path)))
+        with transaction.atomic():
+            model, _ = cls.objects.update_or_create(
+                name=name,
+                version=bundle.version,
+                defaults={
+                    "path": stored_data_path(path),
+                    "size": bundle.config.size,
+                    "metrics": bundle.metrics,
+                    "description": description or f"{len(bundle.input_entrez_ids)} landmark -> {len(bundle.output_entrez_ids)} genes",
+                },
+            )
+            if activate:
+                model.activate()
+        return model
+
+    def activate(self) -> None:
+        """Make this the one active translator (one atomic switch; the partial unique index guards it)."""
+        with transaction.atomic():
+            TranslatorModel.objects.filter(is_active=True).exclude(pk=self.pk).update(is_active=False)
+            TranslatorModel.objects.filter(pk=self.pk).update(is_active=True)
+        self.is_active = True
+
+    @classmethod
+    def active(cls) -> "TranslatorModel | None":
+        return cls.objects.filter(is_active=True).first()
+
 
 class ConversionJob(Job):
     """Convert one L1000 dataset to RNA-seq-like profiles with one translator, chunk by chunk."""
@@ -82,7 +116,58 @@ class ConversionJob(Job):
     def __str__(self):
         return f"Conversion {self.pk}: {self.dataset} with {self.translator}"
 
+    def save(self, *args, **kwargs):
+        if not self.output_name:
+            self.output_name = default_output_name(self.dataset, self.translator)
+        super().save(*args, **kwargs)
+
+    @property
+    def output_file(self) -> Path:
+        """Where the converted GCTX goes: DATA_DIR/converted/<output_name>.gctx (parts beside it while running)."""
+        return Path(settings.DATA_DIR) / "converted" / f"{self.output_name}.gctx"
+
+    def plan_chunks(self) -> int:
+        return max(1, math.ceil(self.dataset.n_profiles / self.chunk_size)) if self.dataset.n_profiles else 0
+
+    def enqueue(self) -> None:
+        """Send the job to the gpu queue once the surrounding transaction has committed."""
+        from conversion.tasks import run_conversion
+
+        transaction.on_commit(lambda: run_conversion.delay(self.pk))
+
+    @classmethod
+    def start(cls, dataset: "Dataset", translator: "TranslatorModel", *, user=None, **options) -> "ConversionJob":
+        """Create and enqueue a (re)conversion; the admin, commands and the API all start jobs here."""
+        with transaction.atomic():
+            job = cls(dataset=dataset, translator=translator, created_by=user, **options)
+            job.chunks_total = job.plan_chunks()
+            job.save()
+            job.enqueue()
+        return job
+
+    def resume(self) -> None:
+        """Requeue a failed, cancelled or orphaned job; the chunks already on disk are kept."""
+        if self.status == JobStatus.DONE or (self.status == JobStatus.RUNNING and not self.is_orphaned):
+            raise ValueError(f"{self} is {self.status}; only failed, cancelled or orphaned jobs can be resumed.")
+        with transaction.atomic():
+            self.requeue()
+            self.enqueue()
+
 
 def resolve_data_path(path: str) -> Path:
     p = Path(path)
     return p if p.is_absolute() else Path(settings.DATA_DIR) / p
+
+
+def stored_data_path(path) -> str:
+    """Paths under DATA_DIR are stored relative to it, so the data directory can move."""
+    resolved = resolve_data_path(str(path)).resolve()
+    try:
+        return str(resolved.relative_to(Path(settings.DATA_DIR).resolve()))
+    except ValueError:
+        return str(resolved)
+
+
+def default_output_name(dataset: "Dataset", translator: "TranslatorModel") -> str:
+    slug = re.sub(r"[^a-z0-9_-]+", "-", f"{dataset.name}-{translator.name}-{translator.version}".lower()).strip("-")
+    return slug[:100]

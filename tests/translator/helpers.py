@@ -54,3 +54,21 @@ def toy_l1000_file(path, bundle: Bundle, *, n_samples: int = 25, extra_genes: in
     position = {e: i for i, e in enumerate(entrez)}
     landmarks = matrix[:, [position[g] for g in bundle.input_entrez_ids]] if drop is None else None
     return path, landmarks
+
+
+def registered_pair(data_dir, *, n_samples: int = 25, drop: str | None = None, name: str = "toy-l1000"):
+    """A registered toy translator (bundle file under DATA_DIR) and a registered toy L1000 dataset.
+
+    Returns (translator_row, dataset_row, bundle, landmark_matrix).
+    """
+    from conversion.datasets import register_dataset
+    from conversion.models import TranslatorModel
+
+    bundle = toy_bundle()
+    (data_dir / "models").mkdir(exist_ok=True)
+    bundle.save(data_dir / "models" / "toy.pt")
+    translator = TranslatorModel.register_bundle(data_dir / "models" / "toy.pt", name="toy", activate=True)
+    (data_dir / "l1000").mkdir(exist_ok=True)
+    path, landmarks = toy_l1000_file(data_dir / "l1000" / f"{name}.gctx", bundle, n_samples=n_samples, drop=drop)
+    dataset = register_dataset(name, path, kind="l1000", metadata=None)
+    return translator, dataset, bundle, landmarks
