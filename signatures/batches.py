@@ -184,9 +184,9 @@ def plan_batches(metadata: pd.DataFrame, *, controls: str = "all", min_replicate
                     pert_name=str(first["pert_iname"]) if pd.notna(first["pert_iname"]) else str(first["pert_id"]),
                     pert_type=pert_type_of(first["pert_type"], batch_types=batch_types),
                     cell_id=str(first["cell_id"]),
-                    dose=first["_dose"],
+                    dose=_number(first["_dose"]),
                     dose_unit=_unit(first["pert_dose_unit"]),
-                    time=first["_time"],
+                    time=_number(first["_time"]),
                     time_unit=_unit(first["pert_time_unit"]),
                     positions=g["_pos"].to_numpy(),
                 )
@@ -246,3 +246,23 @@ def compute_batch(X: np.ndarray, batch: Batch, *, gamma: float = 1.0) -> tuple[n
     cd = characteristic_direction_batch(X, groups, controls=controls, gamma=gamma)
     logfc = log2_fold_change_batch(X, groups, controls=controls)
     return cd, logfc
+
+
+def batch_to_dict(batch: Batch) -> dict:
+    """JSON-safe form of a batch, stored with its job so a batch task need not re-plan the dataset."""
+    return {
+        "name": batch.name,
+        "positions": batch.positions.tolist(),
+        "control_positions": None if batch.control_positions is None else batch.control_positions.tolist(),
+        "groups": [{**{k: v for k, v in g.__dict__.items() if k != "positions"}, "positions": g.positions.tolist()} for g in batch.groups],
+    }
+
+
+def batch_from_dict(data: dict) -> Batch:
+    controls = data.get("control_positions")
+    return Batch(
+        name=data["name"],
+        positions=np.asarray(data["positions"], dtype=np.int64),
+        control_positions=None if controls is None else np.asarray(controls, dtype=np.int64),
+        groups=[Group(**{**g, "positions": np.asarray(g["positions"], dtype=np.int64)}) for g in data["groups"]],
+    )

@@ -44,7 +44,7 @@ from django.utils.text import slugify
 
 from conversion.models import Dataset, resolve_data_path
 from l1kweb.jobs import JobCancelled, JobStatus
-from signatures.batches import BatchPlan, compute_batch as compute_batch_values, plan_batches
+from signatures.batches import BatchPlan, batch_from_dict, batch_to_dict, compute_batch as compute_batch_values, plan_batches
 from signatures.models import BatchStatus, CellLine, JobStage, Release, ReleaseStatus, Signature, SignatureBatch, SignatureJob
 from signatures.store import StoreWriter
 
@@ -175,7 +175,7 @@ def run_job(job_id: int, *, progress=None) -> dict:
         existing = set(SignatureBatch.objects.filter(job=job).values_list("index", flat=True))
         SignatureBatch.objects.bulk_create(
             [
-                SignatureBatch(job=job, index=i, name=b.name, n_profiles=len(b.positions), n_signatures=len(b.groups))
+                SignatureBatch(job=job, index=i, name=b.name, n_profiles=len(b.positions), n_signatures=len(b.groups), plan=batch_to_dict(b))
                 for i, b in enumerate(plan.batches)
                 if i not in existing
             ]
@@ -240,10 +240,7 @@ def compute_batch(job_id: int, index: int, *, then_merge: bool = True) -> dict:
     started = time.perf_counter()
     try:
         if not (record.status == BatchStatus.DONE and path.exists()):
-            plan = plan_for(release)
-            batch = plan.batches[index]
-            if batch.name != record.name:
-                raise ComputeError(f"Batch {index} of job {job.pk} was {record.name} when planned and is now {batch.name}: the dataset's metadata changed.")
+            batch = batch_from_dict(record.plan)  # planned once by run_job; no re-read of the metadata
             from conversion.formats import open_matrix
 
             with open_matrix(release.dataset.file) as reader:
@@ -350,7 +347,8 @@ def release_genes(dataset: Dataset) -> tuple[np.ndarray, list[str]]:
 
 def merge(release: Release, *, progress=None) -> int:
     """Write the release stores from the chunk files and bulk-load its Signature rows."""
-    plan = plan_for(release)
+    batches = [batch_from_dict(p) for p in SignatureBatch.objects.filter(job__release=release).order_by("index").values_list("plan", flat=True)]
+    plan = BatchPlan(batches=batches)
     groups = [(bi, gi, g) for bi, b in enumerate(plan.batches) for gi, g in enumerate(b.groups)]
     # Column order: by perturbation type, then batch, then group, so each type
     # is one contiguous column range (signatures.index streams per type).

@@ -174,6 +174,7 @@ class SignatureBatch(models.Model):
     n_signatures = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=16, choices=BatchStatus.choices, default=BatchStatus.PENDING)
     path = models.CharField(max_length=500, blank=True, help_text="Chunk file, relative to DATA_DIR.")
+    plan = models.JSONField(default=dict, blank=True, help_text="The batch's profiles and groups (signatures.batches.batch_to_dict).")
     seconds = models.FloatField(default=0.0)
     finished_at = models.DateTimeField(null=True, blank=True)
 
