@@ -1,15 +1,16 @@
 """Reading throughput (profiles/s) and peak memory for a multi-GB GCTX, chunked vs one profile at a time.
 
-    .venv/bin/python bench/bench_read.py [--profiles 80000] [--genes 12328] [--chunk-size 5000] [--dir /tmp]
+    .venv/bin/python bench/bench_read.py [--profiles 80000] [--genes 12328] [--chunk-size 1000] [--dir /tmp]
 
 Writes a synthetic Level-3-shaped GCTX with our GctxWriter (80,000 x 12,328
 float32 = 3.9 GB by default; the real file is 1,319,138 x 12,328), then runs
 each read mode in its own child process so that peak RSS is per mode:
 
-- `chunked`: GctxReader.iter_chunks over every profile, all genes;
+- `chunked`: GctxReader.iter_chunks over every profile, all genes, a fresh array per block;
+- `chunked-reuse`: the same, read into one reused buffer (`reuse_buffer=True`);
 - `chunked-landmarks`: the same with a 978-gene row selection (what conversion reads);
 - `one-at-a-time` (baseline): read(cols=[i]) per profile, as the reference code's
-  per-profile loop would, timed on the first `--baseline-profiles` profiles;
+  per-profile loop would, over every profile (or the first `--baseline-profiles`);
 - `whole-file` (reference code's approach): peak memory of loading the matrix at once,
   only computed (n_profiles x n_genes x 4 bytes), never run.
 
@@ -76,13 +77,17 @@ def run_mode(path: Path, mode: str, chunk_size: int, baseline_profiles: int) -> 
             for _start, _ids, block in r.iter_chunks(chunk_size):
                 checksum += float(block[:, 0].sum())
                 n += len(block)
+        elif mode == "chunked-reuse":
+            for _start, _ids, block in r.iter_chunks(chunk_size, reuse_buffer=True):
+                checksum += float(block[:, 0].sum())
+                n += len(block)
         elif mode == "chunked-landmarks":
             rows = np.sort(np.random.default_rng(1).choice(n_genes, size=min(978, n_genes), replace=False))
             for _start, _ids, block in r.iter_chunks(chunk_size, rows=rows):
                 checksum += float(block[:, 0].sum())
                 n += len(block)
         elif mode == "one-at-a-time":
-            for i in range(min(baseline_profiles, n_profiles)):
+            for i in range(n_profiles if baseline_profiles is None else min(baseline_profiles, n_profiles)):
                 checksum += float(r.read(cols=[i])[0, 0])
                 n += 1
         else:
@@ -95,8 +100,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profiles", type=int, default=80_000)
     parser.add_argument("--genes", type=int, default=12_328)
-    parser.add_argument("--chunk-size", type=int, default=5_000)
-    parser.add_argument("--baseline-profiles", type=int, default=3_000)
+    parser.add_argument("--chunk-size", type=int, default=1_000)
+    parser.add_argument("--baseline-profiles", type=int, default=None, help="Profiles read one at a time (default: all).")
     parser.add_argument("--dir", default=tempfile.gettempdir())
     parser.add_argument("--keep", action="store_true", help="Keep the GCTX file afterwards.")
     parser.add_argument("--child", nargs=2, metavar=("PATH", "MODE"), help=argparse.SUPPRESS)
@@ -112,10 +117,11 @@ def main(argv=None):
     print(f"wrote {path} ({size_gb:.2f} GB, {args.profiles} x {args.genes} float32) in {write_s:.1f} s")
     results = {}
     try:
-        for mode in ("one-at-a-time", "chunked", "chunked-landmarks"):
+        for mode in ("one-at-a-time", "chunked", "chunked-reuse", "chunked-landmarks"):
             drop_cache(path)
             out = subprocess.run(
-                [sys.executable, __file__, "--child", str(path), mode, "--chunk-size", str(args.chunk_size), "--baseline-profiles", str(args.baseline_profiles)],
+                [sys.executable, __file__, "--child", str(path), mode, "--chunk-size", str(args.chunk_size)]
+                + ([] if args.baseline_profiles is None else ["--baseline-profiles", str(args.baseline_profiles)]),
                 check=True,
                 capture_output=True,
                 text=True,

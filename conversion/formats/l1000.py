@@ -41,24 +41,45 @@ _ALIASES = {
 
 _MISSING = {"-666", "-666.0", "", "nan", "NaN", "NA", "na", "None"}
 
+_ID_COLUMNS = ("inst_id", "sample_id")
+
 _REPLICATE_TOKEN = re.compile(r"_X\d+")
 
 
-def read_table(path, *, what: str) -> pd.DataFrame:
-    """Read a tab-separated table as text (ids must not become floats), -666 as missing."""
+def read_table(path, *, what: str, keep_ids=None, id_column: str | None = None, chunksize: int = 200_000) -> pd.DataFrame:
+    """Read a tab-separated table as text (ids must not become floats), -666 as missing.
+
+    Streamed in chunks; with `keep_ids` only the rows whose `id_column` is in
+    that set are kept, so a 1.3-million-row GEO inst_info costs the memory of
+    the profiles actually used.
+    """
     path = Path(path)
     if not path.exists():
         raise FormatError(f"{what} file {path} does not exist.", path=path)
+    keep = None if keep_ids is None else set(map(str, keep_ids))
+    parts = []
     try:
-        table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, encoding="latin-1", compression="infer")
+        reader = pd.read_csv(
+            path, sep="\t", dtype=str, keep_default_na=False, encoding="latin-1", compression="infer", chunksize=chunksize
+        )
+        for chunk in reader:
+            if keep is not None:
+                column = next((c for c in (id_column, *_ID_COLUMNS) if c and c in chunk.columns), None)
+                if column is None:
+                    raise FormatError(f"{what} file {path}: expected an id column ({', '.join(_ID_COLUMNS)}), found {', '.join(chunk.columns[:12])}.", path=path)
+                chunk = chunk[chunk[column].isin(keep)]
+            parts.append(chunk.where(~chunk.isin(_MISSING)))
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise FormatError(f"{what} file {path}: expected a tab-separated table with a header line, found unparsable text ({exc}).", path=path) from None
-    return table.map(lambda v: None if v in _MISSING else v)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def read_inst_info(path) -> pd.DataFrame:
-    """GEO `inst_info` (Phase I) or `instinfo` (Phase II): one row per profile, normalised to PROFILE_COLUMNS."""
-    return normalise_profile_metadata(read_table(path, what="inst_info"), path=path)
+def read_inst_info(path, *, inst_ids=None) -> pd.DataFrame:
+    """GEO `inst_info` (Phase I) or `instinfo` (Phase II): one row per profile, normalised to PROFILE_COLUMNS.
+
+    `inst_ids` (e.g. a matrix's column ids) keeps only those profiles while streaming.
+    """
+    return normalise_profile_metadata(read_table(path, what="inst_info", keep_ids=inst_ids), path=path)
 
 
 def normalise_profile_metadata(meta: pd.DataFrame, *, path="metadata", ids=None) -> pd.DataFrame:
@@ -85,7 +106,9 @@ def normalise_profile_metadata(meta: pd.DataFrame, *, path="metadata", ids=None)
     out["inst_id"] = out["inst_id"].astype(str)
     for column in PROFILE_COLUMNS:
         if column not in ("pert_dose", "pert_time"):
-            out[column] = out[column].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) or str(v) in _MISSING else str(v))
+            values = out[column].astype(object)
+            missing = values.isna() | values.astype(str).isin(_MISSING)
+            out[column] = values.astype(str).astype(object).where(~missing, None)
     out["pert_dose"] = pd.to_numeric(out["pert_dose"], errors="coerce").astype(float)
     out["pert_time"] = pd.to_numeric(out["pert_time"], errors="coerce").astype(float)
     out.loc[out["pert_dose"] == -666, "pert_dose"] = np.nan

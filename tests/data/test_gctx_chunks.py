@@ -29,3 +29,14 @@ def test_chunks_with_a_gene_selection_and_a_resume_point(tmp_path):
         chunks = list(r.iter_chunks(16, rows=genes, start=16))
     assert [c[0] for c in chunks] == [16, 32]
     np.testing.assert_array_equal(np.concatenate([c[2] for c in chunks]), m[16:, genes])
+
+
+def test_reused_buffer_blocks_equal_fresh_blocks_when_consumed_in_turn(tmp_path):
+    rng = np.random.default_rng(3)
+    m = rng.normal(size=(37, 6)).astype(np.float32)
+    path = write_gctx(tmp_path / "m.gctx", m, [str(g) for g in range(6)], [f"s{i}" for i in range(37)])
+    with GctxReader(path) as r:
+        copies = [block.copy() for _, _, block in r.iter_chunks(10, reuse_buffer=True)]
+        subset = [block.copy() for _, _, block in r.iter_chunks(10, rows=[4, 1], reuse_buffer=True)]
+    np.testing.assert_array_equal(np.concatenate(copies), m)
+    np.testing.assert_array_equal(np.concatenate(subset), m[:, [4, 1]])

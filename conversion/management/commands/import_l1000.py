@@ -56,9 +56,10 @@ class Command(BaseCommand):
                 self.stdout.write(self.style.WARNING("No gene_info given and no landmarks in the registry: landmark genes not checked."))
             with tqdm(total=n_profiles, desc="Checking values", unit=" profiles") as bar:
                 summary = validate_matrix(reader, chunk_size=chunk_size, progress=bar.update)
+            col_ids = reader.col_ids
         self.stdout.write(f"Values are finite and log2-scale: min {summary.min:.2f}, max {summary.max:.2f}, mean {summary.mean:.2f}.")
 
-        metadata = read_inst_info(inst_info) if inst_info else None
+        metadata = read_inst_info(inst_info, inst_ids=col_ids) if inst_info else None
         dataset = register_dataset(name, path, kind=DatasetKind.L1000, metadata=metadata, description=description)
         self.stdout.write(f"Metadata from {'the inst_info table ' + str(inst_info) if inst_info else 'the file itself'}: written to {dataset.metadata_path}.")
 
