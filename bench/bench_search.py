@@ -118,7 +118,11 @@ def build_database(env: dict, rng: np.random.Generator) -> dict:
         sig_pk = np.array([r[0] for r in cur.fetchall()], dtype=np.int64)
         log(f"genes, signatures: {time.perf_counter() - t0:.1f}s")
         # The index: 100 per gene, type and direction; rows in all three top lists.
+        # Loaded without its lookup index and with foreign-key triggers off
+        # (the rows are built consistent here); the index is built once after.
+        conn.commit()
         cur.execute("DROP INDEX IF EXISTS topentry_lookup")
+        cur.execute("SET session_replication_role = replica")
         chem_cols, crispr_cols = np.arange(N_CHEM), np.arange(N_CHEM, N_SIGS)
 
         def entry_lines():
@@ -138,6 +142,8 @@ def build_database(env: dict, rng: np.random.Generator) -> dict:
 
         t1 = time.perf_counter()
         copy_rows(cur, "signatures_genetopentry", ["release_id", "gene_id", "pert_type", "direction", "signature_id", "cd", "logfc", "rank", "top_cd", "top_logfc", "top_rank"], entry_lines())
+        conn.commit()
+        cur.execute("SET session_replication_role = DEFAULT")
         cur.execute('CREATE INDEX topentry_lookup ON signatures_genetopentry (release_id, gene_id, pert_type, direction)')
         conn.commit()
         log(f"index: {N_GENES * 4 * TOP_N:,} rows in {time.perf_counter() - t1:.1f}s")
