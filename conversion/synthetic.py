@@ -124,7 +124,7 @@ def _symbols(n: int, rng) -> list[str]:
     seen, out = set(), []
     while len(out) < n:
         fam = _FAMILIES[rng.integers(len(_FAMILIES))]
-        num = int(rng.integers(1, 120))
+        num = int(rng.integers(1, 400))
         if fam in ("SLC", "CYP", "ATP", "PPP") :
             sym = f"{fam}{num}{'ABCDEF'[rng.integers(6)]}{int(rng.integers(1, 40))}"
         else:
@@ -140,7 +140,7 @@ def _make_genes(spec: WorldSize, rng) -> pd.DataFrame:
     n_extra = max(10, spec.n_output // 20)  # in ARCHS4 but not among the output genes
     n = spec.n_output + n_extra
     entrez = rng.choice(np.arange(1, 200_000), size=n, replace=False)
-    symbols = _symbols(2 * n, rng)
+    symbols = _symbols(3 * n, rng)  # current symbols, then outdated ones and synonyms
     genes = pd.DataFrame(
         {
             "entrez_id": entrez.astype(np.int64),
