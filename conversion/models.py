@@ -112,6 +112,7 @@ class ConversionJob(Job):
     chunk_size = models.PositiveIntegerField(default=20_000)
     float16 = models.BooleanField(default=False)
     device = models.CharField(max_length=16, default="auto")
+    output_path = models.CharField(max_length=500, blank=True, help_text="Output GCTX; default DATA_DIR/converted/<output name>.gctx.")
 
     def __str__(self):
         return f"Conversion {self.pk}: {self.dataset} with {self.translator}"
@@ -124,6 +125,8 @@ class ConversionJob(Job):
     @property
     def output_file(self) -> Path:
         """Where the converted GCTX goes: DATA_DIR/converted/<output_name>.gctx (parts beside it while running)."""
+        if self.output_path:
+            return resolve_data_path(self.output_path)
         return Path(settings.DATA_DIR) / "converted" / f"{self.output_name}.gctx"
 
     def plan_chunks(self) -> int:

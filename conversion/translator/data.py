@@ -132,7 +132,7 @@ def load_l1000(path, *, landmark_entrez_ids=None, max_samples=None, seed=0, chun
 def load_training_data(
     l1000_path,
     archs4_path,
-    gene_info_path,
+    gene_info,
     *,
     landmark_entrez_ids=None,
     output_entrez_ids=None,
@@ -144,11 +144,13 @@ def load_training_data(
 ) -> TrainingData:
     """Read, match by Entrez id and normalise the unpaired training sets (see module doc).
 
+    gene_info: a GeneMap or the path of an NCBI Homo_sapiens.gene_info file.
+
     Output genes: the given list, else every ARCHS4 gene with an Entrez id. The
     landmark genes must be among them. Memory: max_rnaseq x n_out float32.
     """
     say = progress or (lambda message: None)
-    genes = read_gene_map(gene_info_path)
+    genes = gene_info if isinstance(gene_info, GeneMap) else read_gene_map(gene_info)
     say("reading L1000 landmark profiles")
     l1000, landmarks, l1000_symbols = load_l1000(l1000_path, landmark_entrez_ids=landmark_entrez_ids, max_samples=max_l1000, seed=seed)
     with Archs4Reader(archs4_path) as archs4:
@@ -179,7 +181,7 @@ def load_training_data(
         rnaseq = np.empty((len(samples), len(gene_columns)), dtype=np.float32)
         for lo in range(0, len(samples), chunk_size):
             rnaseq[lo:lo + chunk_size] = log2p1(archs4.read_samples(samples[lo:lo + chunk_size], genes=gene_columns))
-        archs4_version = ""
+        archs4_version = _archs4_version(archs4)
     reference = QuantileReference.fit(rnaseq)
     for lo in range(0, len(rnaseq), chunk_size):
         rnaseq[lo:lo + chunk_size] = reference.transform(rnaseq[lo:lo + chunk_size])
@@ -195,9 +197,18 @@ def load_training_data(
         description={
             "l1000": {"path": str(l1000_path), "n_samples": int(len(l1000))},
             "rnaseq": {"path": str(archs4_path), "n_samples": int(len(rnaseq)), "archs4_version": archs4_version},
-            "gene_info": str(gene_info_path),
+            "gene_info": "gene registry" if isinstance(gene_info, GeneMap) else str(gene_info),
             "n_landmarks": len(landmarks),
             "n_output_genes": len(output_entrez_ids),
             "seed": seed,
         },
     )
+
+
+def _archs4_version(archs4: Archs4Reader) -> str:
+    """ARCHS4 files record their release in meta/info/version; older ones do not."""
+    node = archs4._h5.get("meta/info/version")
+    if node is None:
+        return ""
+    value = node[()]
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,0 +1,63 @@
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from conversion.models import TranslatorModel
+from conversion.translator.bundle import load_bundle
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+
+
+def _write_ids(path, ids):
+    path.write_text("\n".join(map(str, ids)) + "\n")
+    return path
+
+
+def test_train_translator_writes_a_bundle_that_evaluate_translator_scores(tiny_world, tmp_path, capsys):
+    out = tmp_path / "models" / "tiny.pt"
+    call_command(
+        "train_translator", "--l1000", tiny_world["l1000"], "--rnaseq", tiny_world["archs4"], "--out", str(out),
+        "--size", "tiny", "--device", "cpu", "--gene-info", tiny_world["ncbi_gene_info"],
+        "--output-genes", str(_write_ids(tmp_path / "out_genes.txt", tiny_world["output_entrez_ids"])),
+        "--epochs", "2", "--max-epochs-step2", "2", "--model-version", "t1", "--register", "tiny", "--activate",
+    )
+    bundle = load_bundle(out)
+    assert bundle.version == "t1" and bundle.config.size == "tiny"
+    # Landmarks come in the L1000 file's row order; output genes in the order asked for.
+    assert sorted(bundle.input_entrez_ids) == sorted(str(e) for e in tiny_world["landmark_entrez_ids"])
+    assert bundle.output_entrez_ids == [str(e) for e in tiny_world["output_entrez_ids"]]
+    assert bundle.training["rnaseq"]["n_samples"] == 400 and bundle.training["l1000"]["n_samples"] == 414
+    assert len(bundle.quantile_reference) == len(bundle.output_entrez_ids)
+    model = TranslatorModel.objects.get()
+    assert (model.name, model.version, model.is_active) == ("tiny", "t1", True)
+    assert (out.parent / "tiny.pt.ckpt" / "step1.ckpt").exists()
+
+    report_dir = tmp_path / "eval"
+    call_command("evaluate_translator", str(out), "--l1000", tiny_world["gtex_l1000"], "--rnaseq", tiny_world["gtex_rnaseq"], "--out", str(report_dir))
+    metrics = json.loads((report_dir / "metrics.json").read_text())
+    assert metrics["n_samples"] == 120
+    assert set(metrics["all_genes"]) == {"two-step model", "linear regression", "training mean", "random pairs"}
+    assert set(metrics["landmarks"]) == {"model (G)", "ratio scaling", "raw L1000"}
+    html = (report_dir / "report.html").read_text()
+    assert "Plotly.newPlot" in html and "violin" in html
+    # plotly.js itself is embedded, so the report opens offline.
+    assert len(html) > 1_000_000 and "<script src=" not in html
+    model.refresh_from_db()
+    assert model.metrics["n_samples"] == 120
+    assert "the model's gene-wise PCC beats linear regression" in capsys.readouterr().out
+
+
+def test_train_translator_names_the_missing_output_genes(tiny_world, tmp_path):
+    genes = _write_ids(tmp_path / "genes.txt", [*tiny_world["output_entrez_ids"][:5], 999_999_999])
+    with pytest.raises(CommandError, match="missing Entrez ids 999999999"):
+        call_command(
+            "train_translator", "--l1000", tiny_world["l1000"], "--rnaseq", tiny_world["archs4"], "--out", str(tmp_path / "x.pt"),
+            "--size", "tiny", "--gene-info", tiny_world["ncbi_gene_info"], "--output-genes", str(genes),
+        )
+    assert not (tmp_path / "x.pt").exists()
+
+
+def test_evaluate_translator_refuses_a_file_that_is_not_a_bundle(tiny_world, tmp_path):
+    with pytest.raises(CommandError, match="could not be read as a translator bundle"):
+        call_command("evaluate_translator", tiny_world["truth"], "--l1000", tiny_world["gtex_l1000"], "--rnaseq", tiny_world["gtex_rnaseq"], "--out", str(tmp_path))
