@@ -63,6 +63,11 @@ class _List:
         self.rank = torch.empty((n_genes, 0), dtype=torch.int32, device=device)
 
     def merge(self, k: int, key, sig, cd, logfc, rank) -> None:
+        if key.shape[1] > k:
+            # Pre-select the block's own top k first, so the payloads are
+            # concatenated and gathered at width 2k rather than k + block.
+            pick = torch.topk(key, k, dim=1, largest=True, sorted=False).indices
+            key, sig, cd, logfc, rank = (torch.gather(t, 1, pick) for t in (key, sig, cd, logfc, rank))
         key = torch.cat([self.key, key], dim=1)
         width = min(k, key.shape[1])
         best = torch.topk(key, width, dim=1, largest=True, sorted=False).indices  # (n_genes, width)
@@ -95,7 +100,7 @@ class TopKAccumulator:
         cd_t = torch.as_tensor(np.ascontiguousarray(cd.T), dtype=torch.float32, device=dev)  # (n_genes, b)
         fc_t = torch.as_tensor(np.ascontiguousarray(logfc.T), dtype=torch.float32, device=dev)
         rank_t = torch.as_tensor(np.ascontiguousarray(rank_up.T), dtype=torch.int32, device=dev)
-        sig = torch.as_tensor(np.asarray(columns, dtype=np.int64), device=dev).expand(self.n_genes, -1)
+        sig = torch.as_tensor(np.asarray(columns, dtype=np.int64), device=dev).expand(self.n_genes, -1).contiguous()
         neg_inf = torch.tensor(float("-inf"), device=dev)
         up, down = cd_t > 0, cd_t < 0
         rank_down = (self.n_genes + 1) - rank_t
@@ -132,13 +137,14 @@ class TopKAccumulator:
                     }
                 )
         cat = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
-        order = np.lexsort((cat["sig"], cat["dir"], cat["gene"]))
+        # One int64 key (gene, direction, signature) sorts faster than a 3-key lexsort.
+        n_sigs = int(cat["sig"].max()) + 1 if len(cat["sig"]) else 1
+        key = (cat["gene"].astype(np.int64) * 2 + cat["dir"]) * n_sigs + cat["sig"]
+        order = np.argsort(key, kind="stable")
         cat = {name: v[order] for name, v in cat.items()}
+        key = key[order]
         # Rows with the same (gene, direction, signature) came from several lists: OR their flags.
-        same_as_previous = (
-            (cat["gene"][1:] == cat["gene"][:-1]) & (cat["dir"][1:] == cat["dir"][:-1]) & (cat["sig"][1:] == cat["sig"][:-1])
-        )
-        starts = np.flatnonzero(np.concatenate([[True], ~same_as_previous])) if len(order) else np.array([], dtype=np.int64)
+        starts = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]])) if len(key) else np.array([], dtype=np.int64)
         flags = np.bitwise_or.reduceat(cat["flag"], starts) if len(starts) else np.array([], dtype=np.int8)
         return TopRows(
             gene=cat["gene"][starts].astype(np.int64),
