@@ -264,14 +264,20 @@ def run_lists(release, gene, params: SearchParams, lists: Sequence[tuple[tuple[s
     top_n = int((release.params or {}).get("top_n", DEFAULT_TOP_N))
     use_index = release.index_built and not params.filtered and params.offset + params.limit <= top_n
     out = [HitList(pert_types=types, direction=direction, metric=params.metric, offset=params.offset, limit=params.limit) for types, direction in lists]
-    if use_index:
-        _fill_from_index(release, gene, params, out, top_n)
-    else:
+    if not (use_index and _fill_from_index(release, gene, params, out, top_n)):
+        out = [HitList(pert_types=types, direction=direction, metric=params.metric, offset=params.offset, limit=params.limit) for types, direction in lists]
         _fill_from_store(release, gene, params, out)
     return out
 
 
-def _fill_from_index(release, gene, params: SearchParams, out: list[HitList], top_n: int) -> None:
+def _fill_from_index(release, gene, params: SearchParams, out: list[HitList], top_n: int) -> bool:
+    """Fill the lists from the top lists; False when they cannot answer exactly (read the store instead).
+
+    A top list by log2FC may hold signatures whose CD has the other sign
+    (the index keeps them, flagged discordant); here a list's direction is
+    the CD sign, so those rows are dropped, and a full list that lost rows is
+    only exact down to the rows it kept.
+    """
     types = sorted({t for hl in out for t in hl.pert_types})
     directions = sorted({hl.direction for hl in out})
     rows = (
@@ -285,8 +291,13 @@ def _fill_from_index(release, gene, params: SearchParams, out: list[HitList], to
     for row in rows:
         grouped.setdefault((row.pert_type, row.direction), []).append(row)
     for hl in out:
-        entries = [e for t in hl.pert_types for e in grouped.get((t, hl.direction), [])]
+        raw = [e for t in hl.pert_types for e in grouped.get((t, hl.direction), [])]
+        entries = [e for e in raw if (e.cd > 0 if hl.direction == "up" else e.cd < 0)]
         full = any(len(grouped.get((t, hl.direction), [])) >= top_n for t in hl.pert_types)
+        if full and len(entries) < len(raw):
+            kept_per_type = min(sum(1 for e in entries if e.pert_type == t) for t in hl.pert_types)
+            if params.offset + params.limit > kept_per_type:
+                return False
         key = ranking.sort_key(
             np.array([e.cd for e in entries], dtype=np.float64),
             np.array([e.logfc for e in entries], dtype=np.float64),
@@ -298,6 +309,7 @@ def _fill_from_index(release, gene, params: SearchParams, out: list[HitList], to
         page = [entries[i] for i in order][params.offset : params.offset + params.limit]
         hl.source, hl.total, hl.total_exact = "index", len(entries), not full
         hl.hits = [Hit(signature=e.signature, cd=float(e.cd), logfc=float(e.logfc), rank=int(e.rank)) for e in page]
+    return True
 
 
 def _signature_filter(release, params: SearchParams, types) -> dict:
