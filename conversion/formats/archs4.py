@@ -108,6 +108,18 @@ class Archs4Reader:
             filled += len(part)
         return sorted_block[inverse]
 
+    def select_samples(self, n: int | None = None, *, seed: int = 0, mask=None) -> np.ndarray:
+        """Sorted positions of a random subset of n samples (all when n is None), among those where mask is True.
+
+        Sorted, so that reading them walks the file forwards.
+        """
+        pool = np.arange(self.n_samples) if mask is None else np.flatnonzero(np.asarray(mask, dtype=bool))
+        if mask is not None and len(mask) != self.n_samples:
+            raise ValueError(f"ARCHS4 sample mask must have {self.n_samples} entries, found {len(mask)}.")
+        if n is None or n >= len(pool):
+            return pool
+        return np.sort(np.random.default_rng(seed).choice(pool, size=n, replace=False))
+
     def iter_samples(self, indices, chunk_size: int, genes=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield (sample positions, counts (chunk, genes)) over `indices` in order, chunk by chunk."""
         idx = np.asarray(indices, dtype=np.int64).ravel()

@@ -48,3 +48,12 @@ def test_symbol_count_must_match_the_expression_rows(tmp_path):
     path = _archs4(tmp_path / "bad.h5", np.zeros((3, 4), dtype=np.uint32), ["X", "Y"])
     with pytest.raises(FormatError, match=r"expected 3 gene symbols in /meta/genes/symbol to match /data/expression, found shape \(2,\)"):
         Archs4Reader(path)
+
+
+def test_a_random_subset_is_sorted_reproducible_and_respects_the_filter(tmp_path):
+    with Archs4Reader(_archs4(tmp_path / "a.h5", np.zeros((2, 50), dtype=np.uint32), ["A", "B"])) as r:
+        mask = np.arange(50) % 2 == 0
+        picked = r.select_samples(10, seed=4, mask=mask)
+        assert len(picked) == 10 and (np.diff(picked) > 0).all() and (picked % 2 == 0).all()
+        np.testing.assert_array_equal(picked, r.select_samples(10, seed=4, mask=mask))
+        assert len(r.select_samples()) == 50
