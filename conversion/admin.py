@@ -1,0 +1,263 @@
+"""Admin for datasets, the translator registry and conversion jobs.
+
+Register an input matrix by path or upload, import a model bundle and make it
+active, start a (re)conversion with a chosen model and watch its progress,
+cancel or resume it. Every state change goes through the same functions the
+commands use (register_dataset, TranslatorModel.register_bundle/activate,
+ConversionJob.start/resume) and is recorded in the admin log (LogEntry).
+"""
+
+import os
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from conversion.datasets import register_dataset
+from conversion.formats import FormatError
+from conversion.formats.l1000 import read_inst_info
+from conversion.models import ConversionJob, Dataset, DatasetKind, TranslatorModel, resolve_data_path
+from conversion.translator.bundle import BundleError, load_bundle
+from l1kweb.jobs import JobStatus
+
+UPLOADS = "uploads"
+
+
+def store_upload(upload, subdir: str) -> Path:
+    """Copy an uploaded file under DATA_DIR/uploads/<subdir>/ (temp name, then rename)."""
+    target = Path(settings.DATA_DIR) / UPLOADS / subdir / Path(upload.name).name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            for chunk in upload.chunks():
+                fh.write(chunk)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+class _PathOrUpload(forms.ModelForm):
+    """A file named by a server path or uploaded through the browser (exactly one of the two)."""
+
+    path = forms.CharField(required=False, help_text="A path on the server; relative paths are under DATA_DIR.")
+    upload = forms.FileField(required=False, help_text="Or upload the file.")
+    upload_dir = "files"
+
+    def clean(self):
+        data = super().clean()
+        path, upload = data.get("path"), data.get("upload")
+        if bool(path) == bool(upload):
+            raise forms.ValidationError("Give either a server path or an upload, not both and not neither.")
+        if path and not resolve_data_path(path).is_file():
+            self.add_error("path", f"No file at {resolve_data_path(path)}.")
+        return data
+
+    def file_path(self) -> Path:
+        data = self.cleaned_data
+        if data.get("upload"):
+            if not getattr(self, "_stored", None):
+                self._stored = store_upload(data["upload"], self.upload_dir)
+            return self._stored
+        return resolve_data_path(data["path"])
+
+
+class DatasetRegisterForm(_PathOrUpload):
+    inst_info = forms.FileField(required=False, help_text="Optional GEO inst_info TSV; default: the matrix's own column metadata.")
+    upload_dir = "datasets"
+
+    class Meta:
+        model = Dataset
+        fields = ["name", "kind", "description"]
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            metadata = None
+            if data.get("inst_info"):
+                metadata = read_inst_info(store_upload(data["inst_info"], f"{self.upload_dir}/{data['name']}"))
+            self.registered = register_dataset(data["name"], self.file_path(), kind=data["kind"], metadata=metadata, description=data.get("description", ""))
+        except FormatError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return data
+
+    def validate_unique(self):
+        pass  # register_dataset creates or updates the row by name
+
+
+@admin.register(Dataset)
+class DatasetAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "n_profiles", "n_genes", "source", "translator", "created_at")
+    list_filter = ("kind",)
+    search_fields = ("name", "description")
+    readonly_fields = ("name", "kind", "path", "metadata_path", "n_profiles", "n_genes", "source", "translator", "created_at")
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = DatasetRegisterForm
+            kwargs["fields"] = ["name", "kind", "path", "upload", "inst_info", "description"]
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj else ()
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save()
+            return
+        # The form registered the dataset (file checked, metadata written); adopt that row.
+        obj.pk = form.registered.pk
+        obj.refresh_from_db()
+
+
+class BundleImportForm(_PathOrUpload):
+    activate = forms.BooleanField(required=False, help_text="Make it the active translator for new conversions.")
+    upload_dir = "models"
+
+    class Meta:
+        model = TranslatorModel
+        fields = ["name", "description"]
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            self.bundle_version = load_bundle(self.file_path()).version
+        except BundleError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return data
+
+    def validate_unique(self):
+        pass  # (name, version) comes from the bundle; register_bundle updates an existing row
+
+
+@admin.register(TranslatorModel)
+class TranslatorModelAdmin(admin.ModelAdmin):
+    list_display = ("name", "version", "size", "is_active", "created_at", "sample_pcc")
+    list_filter = ("is_active", "size")
+    readonly_fields = ("name", "version", "path", "size", "metrics", "is_active", "created_at")
+    actions = ["make_active"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = BundleImportForm
+            kwargs["fields"] = ["name", "path", "upload", "activate", "description"]
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj else ()
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save()
+            return
+        model = TranslatorModel.register_bundle(form.file_path(), name=form.cleaned_data["name"], description=form.cleaned_data["description"],
+                                                activate=form.cleaned_data["activate"])
+        obj.pk = model.pk
+        obj.refresh_from_db()
+
+    @admin.display(description="two-step sample PCC (median)")
+    def sample_pcc(self, obj):
+        try:
+            return round(obj.metrics["all_genes"]["two-step model"]["sample_pcc"]["median"], 3)
+        except (KeyError, TypeError):
+            return "-"
+
+    @admin.action(description="Make active (used for new conversions)")
+    def make_active(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one translator to make active.", messages.ERROR)
+            return
+        model = queryset.get()
+        model.activate()
+        self.log_change(request, model, "Made active")
+        self.message_user(request, f"{model} is now the active translator.")
+
+
+class ConversionJobForm(forms.ModelForm):
+    class Meta:
+        model = ConversionJob
+        fields = ["dataset", "translator", "output_name", "chunk_size", "float16", "device"]
+        widgets = {"device": forms.Select(choices=[("auto", "auto (GPU if present)"), ("cuda", "cuda"), ("cpu", "cpu")])}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["dataset"].queryset = Dataset.objects.filter(kind=DatasetKind.L1000)
+        self.fields["translator"].initial = TranslatorModel.active()
+        self.fields["output_name"].help_text = "Name of the output dataset; default <dataset>-<translator>-<version>. Reusing a name reconverts it."
+
+
+@admin.register(ConversionJob)
+class ConversionJobAdmin(admin.ModelAdmin):
+    list_display = ("id", "dataset", "translator", "status", "progress_bar", "chunks", "created_by", "created_at", "finished_at")
+    list_filter = ("status",)
+    list_select_related = ("dataset", "translator", "created_by")
+    readonly_fields = ("dataset", "translator", "output", "output_name", "output_path", "chunk_size", "float16", "device", "status", "progress_bar",
+                       "chunks_done", "chunks_total", "worker", "created_by", "created_at", "started_at", "heartbeat_at", "finished_at",
+                       "cancel_requested", "error", "log")
+    actions = ["cancel", "resume", "reconvert"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ConversionJobForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj else ()
+
+    def get_fields(self, request, obj=None):
+        return self.readonly_fields if obj else ConversionJobForm.Meta.fields
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the job table is the record of what produced each dataset
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return  # jobs change only through the actions
+        obj.created_by = request.user
+        obj.chunks_total = obj.plan_chunks()
+        obj.save()
+        obj.enqueue()
+
+    @admin.display(description="progress")
+    def progress_bar(self, obj):
+        return format_html('<progress value="{}" max="100"></progress> {}%', round(obj.progress * 100), round(obj.progress * 100))
+
+    @admin.display(description="chunks")
+    def chunks(self, obj):
+        return f"{obj.chunks_done}/{obj.chunks_total}"
+
+    @admin.action(description="Cancel (running jobs stop after their current chunk)")
+    def cancel(self, request, queryset):
+        for job in queryset.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]):
+            job.request_cancel()
+            self.log_change(request, job, "Cancellation requested")
+        self.message_user(request, "Cancellation requested; finished chunks are kept for a resume.")
+
+    @admin.action(description="Resume (failed, cancelled or orphaned jobs; finished chunks are kept)")
+    def resume(self, request, queryset):
+        for job in queryset:
+            try:
+                job.resume()
+            except ValueError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                continue
+            self.log_change(request, job, "Resumed")
+            self.message_user(request, f"{job} queued again.")
+
+    @admin.action(description="Reconvert with the active translator (a new job)")
+    def reconvert(self, request, queryset):
+        translator = TranslatorModel.active()
+        if translator is None:
+            self.message_user(request, "No translator is active: make one active first.", messages.ERROR)
+            return
+        for old in queryset.select_related("dataset"):
+            job = ConversionJob.start(old.dataset, translator, user=request.user, chunk_size=old.chunk_size, float16=old.float16, device=old.device)
+            self.log_addition(request, job, f"Reconversion of {old.dataset.name} with {translator} (after job {old.pk})")
+            self.message_user(request, f"{job} queued.")
