@@ -17,6 +17,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,9 @@ from .bundle import Bundle
 # raise (e.g. the job was cancelled) to stop between chunks, leaving the parts.
 ChunkProgress = Callable[[int, int], None]
 
-DEFAULT_BATCH = {"cpu": 1024, "cuda": 16384}
+# Profiles per forward pass. On the CPU, batches beyond a few hundred only add
+# cache misses on the (batch, 23,614) activations; on a GPU, large batches fill it.
+DEFAULT_BATCH = {"cpu": 512, "cuda": 16384}
 
 
 def parts_dir(out_path: str | Path) -> Path:
@@ -123,20 +126,28 @@ def convert_file(
             "bundle_version": bundle.version, "output_genes": len(bundle.output_entrez_ids),
             "chunk_size": chunk_size, "dtype": np.dtype(dtype).name, "n_cols": n_cols,
         })
-        done = sum(_part(directory, i).exists() for i in range(n_chunks))
+        todo = [i for i in range(n_chunks) if not _part(directory, i).exists()]
+        done = n_chunks - len(todo)
         if progress and done:
             progress(done, n_chunks)
-        for index in range(n_chunks):
-            part = _part(directory, index)
-            if part.exists():
-                continue
-            lo = index * chunk_size
-            _, _, block = next(reader.iter_chunks(chunk_size, rows=rows, start=lo))  # (chunk, 978)
-            _save_part(part, bundle.predict(block, batch_size=batch_size, dtype=dtype))  # (chunk, n_out)
-            computed += 1
-            done += 1
-            if progress:
-                progress(done, n_chunks)
+        # One writer thread saves chunk i while the network computes chunk i + 1
+        # (torch releases the GIL); a chunk counts as done only once its part is on disk.
+        with ThreadPoolExecutor(max_workers=1) as writer:
+            pending = None
+            for index in todo:
+                _, _, block = next(reader.iter_chunks(chunk_size, rows=rows, start=index * chunk_size))  # (chunk, n_lm)
+                predicted = bundle.predict(block, batch_size=batch_size, dtype=dtype)  # (chunk, n_out)
+                if pending is not None:
+                    pending.result()
+                    done, computed = done + 1, computed + 1
+                    if progress:
+                        progress(done, n_chunks)
+                pending = writer.submit(_save_part, _part(directory, index), predicted)
+            if pending is not None:
+                pending.result()
+                done, computed = done + 1, computed + 1
+                if progress:
+                    progress(done, n_chunks)
         convert_seconds = time.perf_counter() - started
         _assemble(bundle, reader, directory, out_path, n_chunks=n_chunks, chunk_size=chunk_size, dtype=dtype)
     shutil.rmtree(directory, ignore_errors=True)
