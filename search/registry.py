@@ -141,6 +141,11 @@ def import_gene_info(path, *, ncbi_path=None, output_entrez_ids=None, progress=N
     rows = []
     for eid, (sym, name, ens, status, _) in genes.items():
         old = existing.get(eid)
+        if ncbi_path is None and old is not None and old.symbol != sym:
+            # A CMap table alone never renames a gene the registry already knows
+            # (its current symbol came from NCBI); the CMap symbol stays findable.
+            aliases[(eid, sym[:64])] = AliasKind.PREVIOUS
+            sym, name = old.symbol, old.name or name
         in_output = (eid in outputs) if outputs is not None else (old.in_model_output if old else False)
         if status == GeneStatus.OTHER and in_output:
             status = GeneStatus.MODEL_ONLY

@@ -75,3 +75,11 @@ def test_marking_model_output_sets_model_only_status(tiny_world):
     n = mark_model_output(tiny_world["output_entrez_ids"])
     assert n == len(tiny_world["output_entrez_ids"])
     assert Gene.objects.filter(status=GeneStatus.MODEL_ONLY).count() == 400
+
+
+def test_a_cmap_table_alone_never_renames_genes_known_from_ncbi(tiny_world):
+    import_gene_info(tiny_world["gene_info"], ncbi_path=tiny_world["ncbi_gene_info"], output_entrez_ids=tiny_world["output_entrez_ids"])
+    before = list(Gene.objects.order_by("entrez_id").values_list())
+    again = import_gene_info(tiny_world["gene_info"])  # as import_l1000 --gene-info does
+    assert again.changed == 0
+    assert list(Gene.objects.order_by("entrez_id").values_list()) == before
