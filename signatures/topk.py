@@ -4,14 +4,16 @@ For every gene and direction we keep three running top-k lists over the
 signatures seen so far (DESIGN.md, gene-centric ranking):
 
 - by CD coefficient: up = largest positive CD, down = most negative CD;
-- by log2FC: up = largest positive log2FC, down = most negative log2FC;
+- by log2FC: up = largest log2FC among signatures whose CD for the gene is
+  positive, down = most negative log2FC among those with negative CD;
 - by the gene's rank inside the signature: up = smallest ``rank_up`` among
   signatures whose CD for the gene is positive, down = smallest
   ``rank_down = n_genes + 1 - rank_up`` among those with negative CD.
 
-A signature enters the up (down) lists of a gene only when the list's own
-metric has that sign; a signature in the log2FC list whose CD has the other
-sign is kept (the search shows it as discordant).
+The direction is always the sign of the CD coefficient (DESIGN.md: a
+signature up-regulates g when its CD for g is positive), whatever the list's
+ranking metric; a signature whose log2FC has the other sign still ranks (by
+its log2FC) and the search flags it discordant.
 
 Each list carries the values of all three metrics, so the final rows need no
 second pass over the store. Memory is O(n_genes x k x 6 lists) for the running
@@ -107,8 +109,8 @@ class TopKAccumulator:
         keys = {
             ("up", "cd"): torch.where(up, cd_t, neg_inf),
             ("down", "cd"): torch.where(down, -cd_t, neg_inf),
-            ("up", "logfc"): torch.where(fc_t > 0, fc_t, neg_inf),
-            ("down", "logfc"): torch.where(fc_t < 0, -fc_t, neg_inf),
+            ("up", "logfc"): torch.where(up, fc_t, neg_inf),
+            ("down", "logfc"): torch.where(down, -fc_t, neg_inf),
             ("up", "rank"): torch.where(up, -rank_t.float(), neg_inf),
             ("down", "rank"): torch.where(down, -rank_down.float(), neg_inf),
         }

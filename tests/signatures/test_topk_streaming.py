@@ -32,7 +32,7 @@ def _reference_keys(cd, logfc, rank_up, gene, direction, metric, k):
     if metric == "cd":
         keys = (sign * c)[sign * c > 0]
     elif metric == "logfc":
-        keys = (sign * f)[sign * f > 0]
+        keys = (sign * f)[sign * c > 0]  # direction = sign of CD; discordant log2FC still ranks
     else:
         keys = -r[sign * c > 0].astype(float)
     return np.sort(keys)[::-1][:k]
@@ -82,3 +82,12 @@ def test_fewer_signatures_than_k_keeps_every_signature_of_the_right_sign():
     for gene in range(6):
         up_cd = rows.signature[(rows.gene == gene) & (rows.direction == "up") & rows.top_cd]
         assert sorted(up_cd.tolist()) == np.flatnonzero(cd[:, gene] > 0).tolist()
+
+
+def test_the_direction_of_every_list_is_the_sign_of_cd():
+    cd, logfc, rank_up = _matrices(seed=3)
+    rows = _stream(cd, logfc, rank_up, 10, 64)
+    assert (rows.cd[rows.direction == "up"] > 0).all()
+    assert (rows.cd[rows.direction == "down"] < 0).all()
+    discordant = np.sign(rows.cd) != np.sign(rows.logfc)
+    assert discordant.any()  # discordant signatures are kept and flagged by the search
