@@ -1,12 +1,204 @@
+"""Build the demo end to end; each step is skipped when its result already exists.
+
+synthetic world -> gene registry -> L1000 dataset -> small translator ->
+RNA-seq-like dataset -> signatures release -> index -> active release -> admin.
+
+With the embedded default (SQLite, no broker) every step runs in this
+process. With DATABASE_URL and a broker set, conversion and signature batches
+go to the Celery workers and this command follows their jobs until done.
+"""
+
+import json
+import secrets
+import time
+from pathlib import Path
+
+import pandas as pd
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+
+from conversion.models import ConversionJob, Dataset, TranslatorModel
+from l1kweb.jobs import JobStatus
+from signatures.models import Release, ReleaseStatus
+
+# Translator size per world size: `small` trains in a few minutes on 2 cores.
+TRANSLATOR_SIZE = {"tiny": "tiny", "demo": "small"}
+ADMIN_USER = "admin"
 
 
 class Command(BaseCommand):
-    help = "Prepare the demo site: database schema (and, as the pipeline grows, its data)."
+    help = (
+        "Build the demo: synthetic data, gene registry, a small translator, conversion, signatures, index, active "
+        "release and a demo admin account. Re-running skips every step that is already built."
+    )
 
-    def handle(self, *args, **options):
-        settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+    def add_arguments(self, parser):
+        parser.add_argument("--size", choices=sorted(TRANSLATOR_SIZE), default="demo", help="Synthetic world size (default: demo).")
+        parser.add_argument("--seed", type=int, default=0, help="Seed of the synthetic world and the training (default 0).")
+        parser.add_argument("--epochs", type=int, help="Override the translator's CycleGAN epochs (fewer: faster, worse).")
+        parser.add_argument("--max-epochs-step2", type=int, help="Upper bound on the extrapolator's epochs.")
+
+    def handle(self, *args, **opts):
+        size, seed = opts["size"], opts["seed"]
+        self.prefix = f"demo-{size}" if seed == 0 else f"demo-{size}-s{seed}"
+        self.root = Path(settings.DATA_DIR) / "demo" / self.prefix
+        self.root.mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
-        self.stdout.write(self.style.SUCCESS(f"Database ready ({settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]})."))
+
+        world = self._world(size, seed)
+        self._genes(world)
+        l1000 = self._l1000_dataset(world)
+        translator = self._translator(world, size, seed, opts)
+        converted = self._conversion(l1000, translator)
+        release = self._release(converted)
+        password = self._admin()
+        self._summary(world, release, password)
+
+    # --- steps -----------------------------------------------------------
+
+    def _world(self, size: str, seed: int) -> dict:
+        world_dir = self.root / "world"
+        manifest = world_dir / "manifest.json"
+        if manifest.is_file():
+            self._skip(f"synthetic world ({world_dir})")
+        else:
+            self._step(f"Generating the synthetic world (size {size}, seed {seed})")
+            call_command("make_demo_data", str(world_dir), size=size, seed=seed)
+        world = json.loads(manifest.read_text())
+        output_genes = world_dir / "output_entrez_ids.txt"
+        if not output_genes.is_file():
+            tmp = output_genes.with_suffix(".tmp")
+            tmp.write_text("".join(f"{g}\n" for g in world["output_entrez_ids"]))
+            tmp.replace(output_genes)
+        world["output_genes_file"] = str(output_genes)
+        return world
+
+    def _genes(self, world: dict) -> None:
+        self._step("Importing the gene registry (idempotent)")
+        call_command("import_genes", world["gene_info"], ncbi=world["ncbi_gene_info"], output_genes=world["output_genes_file"])
+
+    def _l1000_dataset(self, world: dict) -> Dataset:
+        name = f"{self.prefix}-l1000"
+        dataset = Dataset.objects.filter(name=name).first()
+        if dataset is not None:
+            self._skip(f"L1000 dataset {name}")
+            return dataset
+        self._step(f"Importing the L1000 Level 3 profiles as dataset {name}")
+        call_command("import_l1000", world["l1000"], inst_info=world["inst_info"], gene_info=world["gene_info"], name=name,
+                     description="Synthetic L1000 Level 3 profiles (demo).")
+        return Dataset.objects.get(name=name)
+
+    def _translator(self, world: dict, size: str, seed: int, opts) -> TranslatorModel:
+        name = f"{self.prefix}-translator"
+        model = TranslatorModel.objects.filter(name=name).order_by("-created_at").first()
+        if model is not None and model.file.is_file():
+            self._skip(f"translator {model}")
+            if not model.is_active:
+                model.activate()
+            return model
+        bundle = self.root / "translator.pt"
+        self._step(f"Training the {TRANSLATOR_SIZE[size]} two-step translator (CycleGAN, then extrapolator)")
+        extra = {k: opts[k] for k in ("epochs", "max_epochs_step2") if opts.get(k) is not None}
+        call_command(
+            "train_translator", l1000=world["l1000"], rnaseq=world["archs4"], out=str(bundle), size=TRANSLATOR_SIZE[size],
+            device="auto", gene_info=world["ncbi_gene_info"], output_genes=world["output_genes_file"], seed=seed,
+            register=name, activate=True, **extra,
+        )
+        return TranslatorModel.objects.filter(name=name).order_by("-created_at").first()
+
+    def _conversion(self, l1000: Dataset, translator: TranslatorModel) -> Dataset:
+        name = f"{self.prefix}-rnaseq-like"
+        dataset = Dataset.objects.filter(name=name).first()
+        if dataset is not None:
+            self._skip(f"RNA-seq-like dataset {name}")
+            return dataset
+        queued = not settings.CELERY_TASK_ALWAYS_EAGER
+        self._step(f"Converting {l1000.n_profiles} profiles with {translator}" + (" on the gpu queue" if queued else ""))
+        call_command("convert", f"{translator.name}:{translator.version}", l1000.name, name=name, queue=queued)
+        if queued:
+            job = ConversionJob.objects.filter(output_name=name).latest("created_at")
+            self._follow(job)
+        dataset = Dataset.objects.filter(name=name).first()
+        if dataset is None:
+            raise CommandError(f"The conversion finished but registered no dataset {name}; see the ConversionJob in the admin.")
+        return dataset
+
+    def _release(self, dataset: Dataset) -> Release:
+        name = f"{self.prefix}-signatures"
+        release = Release.objects.filter(name=name).first()
+        if release is None:
+            self._step(f"Computing CD and log2FC signatures from {dataset.name}")
+            call_command("compute_signatures", dataset.name, release=name)
+        elif release.status != ReleaseStatus.COMPLETE:
+            self._step(f"Resuming the signature computation of release {name}")
+            call_command("compute_signatures", dataset.name, resume=name)
+        else:
+            self._skip(f"signatures of release {name}")
+        release = Release.objects.get(name=name)
+        if release.status != ReleaseStatus.COMPLETE and not settings.CELERY_TASK_ALWAYS_EAGER:
+            self._follow(release.job)
+            release.refresh_from_db()
+        if release.status != ReleaseStatus.COMPLETE:
+            raise CommandError(f"Release {name} is {release.status}; see its job in the admin.")
+        if not release.index_built:
+            self._step(f"Building the per-gene index of {name}")
+            call_command("build_index", name)
+            release.refresh_from_db()
+        if not release.is_active:
+            call_command("activate_release", name)
+            release.refresh_from_db()
+        else:
+            self._skip(f"activation of {name}")
+        return release
+
+    def _admin(self) -> str:
+        credentials = self.root.parent / "admin-password.txt"
+        User = get_user_model()
+        if credentials.is_file() and User.objects.filter(username=ADMIN_USER).exists():
+            return credentials.read_text().strip()
+        password = secrets.token_urlsafe(12)
+        user = User.objects.filter(username=ADMIN_USER).first() or User(username=ADMIN_USER, email="admin@localhost")
+        user.is_staff = user.is_superuser = True
+        user.set_password(password)
+        user.save()
+        credentials.write_text(password + "\n")
+        credentials.chmod(0o600)
+        return password
+
+    # --- output ------------------------------------------------------------
+
+    def _summary(self, world: dict, release: Release, password: str) -> None:
+        truth = pd.read_csv(world["truth"], sep="\t")
+        measured = truth[~truth["is_landmark"].astype(bool)] if "is_landmark" in truth else truth
+        example = (measured if len(measured) else truth).sort_values("effect", key=abs, ascending=False).iloc[0]
+        port = 8000
+        self.stdout.write(self.style.SUCCESS(
+            f"\nThe demo is ready: release {release.name}, {release.n_signatures} signatures x {release.n_genes} genes."
+        ))
+        self.stdout.write(f"  Search:  http://127.0.0.1:{port}/genes/{example['symbol']}/   (planted: {example['pert_iname']} "
+                          f"pushes {example['symbol']} {example['direction']} in {example['cell_id']})")
+        self.stdout.write(f"  Admin:   http://127.0.0.1:{port}/admin/   user {ADMIN_USER}, password {password}")
+        self.stdout.write(f"  Data:    {self.root}")
+
+    def _follow(self, job) -> None:
+        """Wait for a job run by the Celery workers, showing its progress."""
+        last = None
+        while True:
+            job.refresh_from_db()
+            line = f"  {type(job).__name__} {job.pk}: {job.status}, {job.chunks_done}/{job.chunks_total} chunks"
+            if line != last:
+                self.stdout.write(line)
+                last = line
+            if job.status == JobStatus.DONE:
+                return
+            if job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
+                raise CommandError(f"{type(job).__name__} {job.pk} {job.status}: {job.error or 'no error recorded'}")
+            time.sleep(2)
+
+    def _step(self, message: str) -> None:
+        self.stdout.write(self.style.MIGRATE_HEADING(f"==> {message}"))
+
+    def _skip(self, what: str) -> None:
+        self.stdout.write(f"==> {what}: already built, skipped")
