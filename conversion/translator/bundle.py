@@ -152,7 +152,9 @@ def load_bundle(path: str | Path, *, device: str | torch.device = "cpu") -> Bund
     if not path.is_file():
         raise BundleError(f"Model bundle {path} does not exist.")
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        # mmap: the weights (about 1 GB at paper size) are paged in from the file
+        # instead of being read into memory and then copied into the networks.
+        data = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception as exc:  # torch raises several unrelated types for a corrupt or foreign file
         raise BundleError(f"Model bundle {path} could not be read as a translator bundle: {exc}") from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT:
@@ -172,8 +174,8 @@ def load_bundle(path: str | Path, *, device: str | torch.device = "cpu") -> Bund
         raise BundleError(f"Model bundle {path} is inconsistent: gene symbols and Entrez ids differ in length.")
     G, extrapolator = Generator(config.cyclegan), Extrapolator(config.extrapolator)
     try:
-        G.load_state_dict(data["G"])
-        extrapolator.load_state_dict(data["extrapolator"])
+        G.load_state_dict(data["G"], assign=True)
+        extrapolator.load_state_dict(data["extrapolator"], assign=True)
     except RuntimeError as exc:
         raise BundleError(f"Model bundle {path} has weights that do not match its configuration: {exc}") from exc
     bundle = Bundle(
