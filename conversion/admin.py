@@ -1,8 +1,8 @@
-"""Admin for datasets, the translator registry and conversion jobs.
+"""Admin for datasets, the translator registry, conversion and training jobs.
 
 Register an input matrix by path or upload, import a model bundle and make it
-active, start a (re)conversion with a chosen model and watch its progress,
-cancel or resume it. Every state change goes through the same functions the
+active, start a (re)conversion with a chosen model or a training run and watch
+its progress, cancel or resume it. Every state change goes through the same functions the
 commands use (register_dataset, TranslatorModel.register_bundle/activate,
 ConversionJob.start/resume) and is recorded in the admin log (LogEntry).
 """
@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from conversion.datasets import register_dataset
 from conversion.formats import FormatError
 from conversion.formats.l1000 import read_inst_info
-from conversion.models import ConversionJob, Dataset, DatasetKind, TranslatorModel, resolve_data_path
+from conversion.models import ConversionJob, Dataset, DatasetKind, TrainingJob, TranslatorModel, resolve_data_path
 from conversion.translator.bundle import BundleError, load_bundle
 from l1kweb.jobs import JobStatus
 
@@ -261,3 +261,62 @@ class ConversionJobAdmin(admin.ModelAdmin):
             job = ConversionJob.start(old.dataset, translator, user=request.user, chunk_size=old.chunk_size, float16=old.float16, device=old.device)
             self.log_addition(request, job, f"Reconversion of {old.dataset.name} with {translator} (after job {old.pk})")
             self.message_user(request, f"{job} queued.")
+
+
+class TrainingJobForm(forms.ModelForm):
+    class Meta:
+        model = TrainingJob
+        fields = ["name", "version", "size", "device", "l1000_path", "rnaseq_path", "gene_info_path", "output_genes_path",
+                  "paired_l1000_path", "paired_rnaseq_path", "epochs", "max_epochs_step2", "lambda_identity", "max_l1000",
+                  "max_rnaseq", "seed", "activate"]
+        widgets = {"device": forms.Select(choices=[("auto", "auto (GPU if present)"), ("cuda", "cuda"), ("cpu", "cpu")])}
+
+    def clean(self):
+        data = super().clean()
+        for field in ("l1000_path", "rnaseq_path", "gene_info_path", "output_genes_path", "paired_l1000_path", "paired_rnaseq_path"):
+            if data.get(field) and not resolve_data_path(data[field]).is_file():
+                self.add_error(field, f"No file at {resolve_data_path(data[field])}.")
+        if bool(data.get("paired_l1000_path")) != bool(data.get("paired_rnaseq_path")):
+            raise forms.ValidationError("Give both files of the paired set, or neither.")
+        return data
+
+
+@admin.register(TrainingJob)
+class TrainingJobAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "version", "size", "status", "progress_bar", "epochs_done", "translator", "created_by", "created_at")
+    list_filter = ("status", "size")
+    readonly_fields = (*TrainingJobForm.Meta.fields, "status", "progress_bar", "chunks_done", "chunks_total", "translator", "worker",
+                       "created_by", "created_at", "started_at", "heartbeat_at", "finished_at", "cancel_requested", "error", "log")
+    actions = ["cancel", "resume"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = TrainingJobForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj else ()
+
+    def get_fields(self, request, obj=None):
+        return self.readonly_fields if obj else TrainingJobForm.Meta.fields
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        obj.created_by = request.user
+        obj.save()
+        obj.enqueue()
+
+    @admin.display(description="progress")
+    def progress_bar(self, obj):
+        return ConversionJobAdmin.progress_bar(self, obj)
+
+    @admin.display(description="epochs")
+    def epochs_done(self, obj):
+        return f"{obj.chunks_done}/{obj.chunks_total}"
+
+    cancel = ConversionJobAdmin.cancel
+    resume = ConversionJobAdmin.resume

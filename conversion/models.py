@@ -174,3 +174,63 @@ def stored_data_path(path) -> str:
 def default_output_name(dataset: "Dataset", translator: "TranslatorModel") -> str:
     slug = re.sub(r"[^a-z0-9_-]+", "-", f"{dataset.name}-{translator.name}-{translator.version}".lower()).strip("-")
     return slug[:100]
+
+
+class TrainingJob(Job):
+    """Train a translator from files on the gpu worker, register it, optionally evaluate and activate it.
+
+    Progress counts epochs (CycleGAN epochs + the extrapolator's epoch budget;
+    early stopping may finish step 2 sooner). Checkpoints are written after
+    every epoch, so a resumed job continues from the last finished epoch.
+    """
+
+    name = models.SlugField(max_length=100, help_text="Registry name of the new translator.")
+    version = models.CharField(max_length=50, blank=True, help_text="Default: a UTC timestamp.")
+    size = models.CharField(max_length=20, default="small", choices=[(s, s) for s in ("tiny", "small", "paper")])
+    device = models.CharField(max_length=16, default="auto")
+    l1000_path = models.CharField(max_length=500, help_text="L1000 Level 3 GCTX/GCT; relative paths are under DATA_DIR.")
+    rnaseq_path = models.CharField(max_length=500, help_text="ARCHS4 gene-count HDF5.")
+    gene_info_path = models.CharField(max_length=500, blank=True, help_text="NCBI Homo_sapiens.gene_info; default: the gene registry.")
+    output_genes_path = models.CharField(max_length=500, blank=True, help_text="Output Entrez ids, one per line; default: all ARCHS4 genes.")
+    paired_l1000_path = models.CharField(max_length=500, blank=True, help_text="Optional GTEx-style paired L1000 GCTX to evaluate on.")
+    paired_rnaseq_path = models.CharField(max_length=500, blank=True, help_text="Its paired RNA-seq GCTX (log2(count+1)).")
+    epochs = models.PositiveIntegerField(null=True, blank=True, help_text="CycleGAN epochs; default: the size's.")
+    max_epochs_step2 = models.PositiveIntegerField(null=True, blank=True)
+    lambda_identity = models.FloatField(null=True, blank=True)
+    max_l1000 = models.PositiveIntegerField(default=200_000)
+    max_rnaseq = models.PositiveIntegerField(default=50_000)
+    seed = models.IntegerField(default=0)
+    activate = models.BooleanField(default=False, help_text="Make the new translator active when done.")
+    translator = models.ForeignKey(TranslatorModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="training_jobs")
+
+    def __str__(self):
+        return f"Training {self.pk}: {self.name} {self.version}".strip()
+
+    def save(self, *args, **kwargs):
+        if not self.version:
+            from django.utils import timezone
+
+            self.version = timezone.now().strftime("%Y%m%d-%H%M%S")
+        super().save(*args, **kwargs)
+
+    def config(self):
+        from conversion.translator.config import configure
+
+        return configure(self.size, seed=self.seed, epochs=self.epochs, max_epochs_step2=self.max_epochs_step2, lambda_identity=self.lambda_identity)
+
+    @property
+    def bundle_file(self) -> Path:
+        return Path(settings.DATA_DIR) / "models" / f"{self.name}-{self.version}.pt"
+
+    def enqueue(self) -> None:
+        from conversion.tasks import run_training
+
+        transaction.on_commit(lambda: run_training.delay(self.pk))
+
+    def resume(self) -> None:
+        """Requeue a failed, cancelled or orphaned job; epoch checkpoints are kept."""
+        if self.status == JobStatus.DONE or (self.status == JobStatus.RUNNING and not self.is_orphaned):
+            raise ValueError(f"{self} is {self.status}; only failed, cancelled or orphaned jobs can be resumed.")
+        with transaction.atomic():
+            self.requeue()
+            self.enqueue()

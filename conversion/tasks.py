@@ -1,4 +1,4 @@
-"""Celery tasks of the `gpu` queue (routed by name in settings): conversion jobs.
+"""Celery tasks of the `gpu` queue (routed by name in settings): conversion and training jobs.
 
 A task takes a job id, claims the job with a conditional update (only one
 worker wins), converts chunk by chunk recording every finished chunk, and
@@ -17,7 +17,7 @@ from celery import shared_task
 from django.db import transaction
 
 from conversion.datasets import load_metadata, register_dataset
-from conversion.models import ConversionJob, DatasetKind
+from conversion.models import ConversionJob, DatasetKind, TrainingJob, TranslatorModel, resolve_data_path
 from conversion.formats.errors import FormatError
 from l1kweb.jobs import JobCancelled
 
@@ -96,3 +96,58 @@ def convert_job(job: ConversionJob, *, progress=None) -> dict:
     )
     job.finish()
     return {"job": job.pk, "status": job.status, "output": output.pk, "profiles": summary["n_profiles"]}
+
+
+@shared_task(name="conversion.tasks.run_training", ignore_result=False)
+def run_training(job_id: int) -> dict:
+    job = TrainingJob.objects.get(pk=job_id)
+    if not job.claim(worker=f"{socket.gethostname()}:{run_training.request.hostname or 'local'}"):
+        return {"job": job_id, "claimed": False, "status": job.status}
+    try:
+        return train_job(job)
+    except JobCancelled:
+        job.mark_cancelled()
+        job.append_log("Cancelled; epoch checkpoints are kept for a resume.")
+        return {"job": job_id, "status": job.status}
+    except (FormatError, ValueError, OSError) as exc:
+        logger.warning("Training job %s failed: %s", job_id, exc)
+        job.fail(str(exc))
+        job.append_log(f"Failed: {exc}")
+        return {"job": job_id, "status": job.status}
+
+
+def train_job(job: TrainingJob) -> dict:
+    """Train, save the bundle under DATA_DIR/models/, register it, evaluate it if a paired set is given."""
+    from conversion.training import train_from_files
+
+    config = job.config()
+    step1, step2 = config.cyclegan.epochs, config.extrapolator.max_epochs
+    TrainingJob.objects.filter(pk=job.pk).update(chunks_total=step1 + step2)
+    job.chunks_total = step1 + step2
+    path = lambda p: resolve_data_path(p) if p else None  # noqa: E731
+
+    def progress(stage, epoch, total, losses):
+        # Epochs done so far: step 1's, then step 1's budget plus step 2's.
+        job.beat(chunks_done=epoch if stage == "step1" else step1 + epoch)
+        if epoch == total or epoch % 10 == 0:
+            job.append_log(f"{stage} epoch {epoch}/{total}: " + ", ".join(f"{k} {v:.4g}" for k, v in losses.items() if k != "epoch"))
+
+    bundle = train_from_files(
+        l1000=path(job.l1000_path), rnaseq=path(job.rnaseq_path), out=job.bundle_file, config=config, version=job.version,
+        gene_info=path(job.gene_info_path), output_genes=path(job.output_genes_path), max_l1000=job.max_l1000,
+        max_rnaseq=job.max_rnaseq, seed=job.seed, device=job.device, progress=progress, say=job.append_log,
+    )
+    if job.paired_l1000_path and job.paired_rnaseq_path:
+        from conversion.translator.evaluate import evaluate_bundle, load_paired_for_bundle
+
+        _, x, truth = load_paired_for_bundle(bundle, path(job.paired_l1000_path), path(job.paired_rnaseq_path))
+        bundle.metrics = evaluate_bundle(bundle, x, truth)["summary"]
+        bundle.save(job.bundle_file)
+        s = bundle.metrics["all_genes"]["two-step model"]
+        job.append_log(f"Paired evaluation: sample PCC {s['sample_pcc']['median']:.3f}, gene PCC {s['gene_pcc']['median']:.3f} (medians).")
+    translator = TranslatorModel.register_bundle(job.bundle_file, name=job.name, activate=job.activate,
+                                                 description=f"Trained by job {job.pk} ({config.size}).")
+    TrainingJob.objects.filter(pk=job.pk).update(translator=translator)
+    job.append_log(f"Registered {translator}{' and made it active' if translator.is_active else ''}.")
+    job.finish()
+    return {"job": job.pk, "status": job.status, "translator": translator.pk}

@@ -109,3 +109,24 @@ def get_config(size: str) -> TranslatorConfig:
         return SIZES[size]
     except KeyError:
         raise ValueError(f"Unknown translator size {size!r}: expected one of {', '.join(SIZES)}.") from None
+
+
+def configure(
+    size: str,
+    *,
+    seed: int = 0,
+    epochs: int | None = None,
+    max_epochs_step2: int | None = None,
+    lambda_identity: float | None = None,
+) -> TranslatorConfig:
+    """A size's config with the options the command line and the admin expose."""
+    config = get_config(size)
+    cyclegan = replace(config.cyclegan, seed=seed)
+    extrapolator = replace(config.extrapolator, seed=seed)
+    if epochs is not None:
+        cyclegan = replace(cyclegan, epochs=epochs)
+    if lambda_identity is not None:
+        cyclegan = replace(cyclegan, lambda_identity=lambda_identity)
+    if max_epochs_step2 is not None:
+        extrapolator = replace(extrapolator, max_epochs=max_epochs_step2)
+    return replace(config, cyclegan=cyclegan, extrapolator=extrapolator)

@@ -2,7 +2,6 @@
 
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -12,28 +11,8 @@ from tqdm import tqdm
 from conversion.formats import FormatError
 from conversion.models import TranslatorModel
 from conversion.translator.bundle import BundleError
-from conversion.translator.config import SIZES, get_config
-from conversion.translator.data import GeneMap, load_training_data, read_entrez_list
-
-
-def gene_map_from_registry() -> GeneMap:
-    """The same joins as read_gene_map, from the gene registry (search.Gene / GeneAlias) in the database."""
-    from search.models import AliasKind, Gene, GeneAlias
-
-    genes = list(Gene.objects.values_list("entrez_id", "symbol", "ensembl_id"))
-    if not genes:
-        raise CommandError("The gene registry is empty: run import_genes first, or pass --gene-info Homo_sapiens.gene_info.")
-    symbol_of = {str(e): s for e, s, _ in genes}
-    by_symbol = {s: str(e) for e, s, _ in genes}
-    by_ensembl = {ens: str(e) for e, _, ens in genes if ens}
-    by_synonym, seen = {}, {}
-    for alias, entrez, kind in GeneAlias.objects.values_list("alias", "gene_id", "kind"):
-        if kind == AliasKind.ENSEMBL:
-            by_ensembl.setdefault(alias, str(entrez))
-        else:
-            seen.setdefault(alias, set()).add(str(entrez))
-    by_synonym = {a: next(iter(ids)) for a, ids in seen.items() if len(ids) == 1 and a not in by_symbol}
-    return GeneMap(symbol_of, by_ensembl, by_symbol, by_synonym)
+from conversion.translator.config import SIZES, configure
+from conversion.training import train_from_files
 
 
 class Command(BaseCommand):
@@ -64,30 +43,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **o):
         out = Path(o["out"])
-        config = get_config(o["size"])
-        config = replace(config, cyclegan=replace(config.cyclegan, seed=o["seed"]), extrapolator=replace(config.extrapolator, seed=o["seed"]))
-        if o["epochs"] is not None:
-            config = replace(config, cyclegan=replace(config.cyclegan, epochs=o["epochs"]))
-        if o["max_epochs_step2"] is not None:
-            config = replace(config, extrapolator=replace(config.extrapolator, max_epochs=o["max_epochs_step2"]))
-        if o["lambda_identity"] is not None:
-            config = replace(config, cyclegan=replace(config.cyclegan, lambda_identity=o["lambda_identity"]))
+        config = configure(o["size"], seed=o["seed"], epochs=o["epochs"], max_epochs_step2=o["max_epochs_step2"], lambda_identity=o["lambda_identity"])
         version = o["model_version"] or timezone.now().strftime("%Y%m%d-%H%M%S")
         checkpoint_dir = Path(o["checkpoint_dir"]) if o["checkpoint_dir"] else out.with_name(f"{out.name}.ckpt")
         try:
-            gene_info = o["gene_info"] or gene_map_from_registry()
-            data = load_training_data(
-                o["l1000"], o["rnaseq"], gene_info,
-                landmark_entrez_ids=read_entrez_list(o["landmarks"]) if o["landmarks"] else None,
-                output_entrez_ids=read_entrez_list(o["output_genes"]) if o["output_genes"] else None,
-                max_l1000=o["max_l1000"], max_rnaseq=o["max_rnaseq"], seed=o["seed"], progress=self._say,
-            )
-            self._say(
-                f"{len(data.l1000)} L1000 and {len(data.rnaseq)} RNA-seq profiles; {len(data.landmark_entrez_ids)} landmark "
-                f"-> {len(data.output_entrez_ids)} output genes; size {config.size}, device {o['device']}."
-            )
-            from conversion.translator.train import train_two_step
-
             bars = {}
 
             def progress(stage, epoch, total, losses):
@@ -96,10 +55,13 @@ class Command(BaseCommand):
                 bars[stage].update(1)
                 bars[stage].set_postfix({k: round(v, 4) for k, v in losses.items() if k != "epoch"})
 
-            bundle = train_two_step(data, config, version=version, device=o["device"], checkpoint_dir=checkpoint_dir, progress=progress)
+            bundle = train_from_files(
+                l1000=o["l1000"], rnaseq=o["rnaseq"], out=out, config=config, version=version, gene_info=o["gene_info"],
+                landmarks=o["landmarks"], output_genes=o["output_genes"], max_l1000=o["max_l1000"], max_rnaseq=o["max_rnaseq"],
+                seed=o["seed"], device=o["device"], checkpoint_dir=checkpoint_dir, progress=progress, say=self._say,
+            )
             for bar in bars.values():
                 bar.close()
-            bundle.save(out)
         except (FormatError, BundleError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"Wrote {out} (version {version}, {out.stat().st_size / 1e6:.1f} MB).")

@@ -1,0 +1,50 @@
+import pytest
+from django.contrib.admin.models import ADDITION, LogEntry
+from django.urls import reverse
+
+from conversion.models import TrainingJob, TranslatorModel
+from conversion.tasks import run_training
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+
+
+def _ids_file(path, ids):
+    path.write_text("\n".join(map(str, ids)) + "\n")
+    return str(path)
+
+
+def test_staff_train_a_translator_that_is_registered_evaluated_and_activated(admin_client, tiny_world, tmp_path, django_capture_on_commit_callbacks):
+    form = {
+        "name": "tiny-admin", "version": "a1", "size": "tiny", "device": "cpu",
+        "l1000_path": tiny_world["l1000"], "rnaseq_path": tiny_world["archs4"], "gene_info_path": tiny_world["ncbi_gene_info"],
+        "output_genes_path": _ids_file(tmp_path / "genes.txt", tiny_world["output_entrez_ids"]),
+        "paired_l1000_path": tiny_world["gtex_l1000"], "paired_rnaseq_path": tiny_world["gtex_rnaseq"],
+        "epochs": 2, "max_epochs_step2": 3, "max_l1000": 200000, "max_rnaseq": 50000, "seed": 0, "activate": "on",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(reverse("admin:conversion_trainingjob_add"), form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    job = TrainingJob.objects.get()
+    assert job.status == "done", job.error
+    assert (job.chunks_total, job.created_by.username) == (2 + 3, "admin")
+    model = TranslatorModel.objects.get()
+    assert (job.translator, model.name, model.version, model.is_active) == (model, "tiny-admin", "a1", True)
+    assert model.metrics["n_samples"] == 120 and "two-step model" in model.metrics["all_genes"]
+    assert "Paired evaluation: sample PCC" in job.log
+    assert LogEntry.objects.filter(action_flag=ADDITION, object_id=str(job.pk)).exists()
+
+
+def test_a_missing_training_file_is_refused_by_the_form(admin_client, tiny_world):
+    response = admin_client.post(reverse("admin:conversion_trainingjob_add"), {
+        "name": "x", "size": "tiny", "device": "cpu", "l1000_path": "/nope/level3.gctx", "rnaseq_path": tiny_world["archs4"],
+        "max_l1000": 1, "max_rnaseq": 1, "seed": 0,
+    })
+    assert response.status_code == 200 and "No file at /nope/level3.gctx" in response.content.decode()
+    assert not TrainingJob.objects.exists()
+
+
+def test_training_without_gene_info_or_registry_fails_with_the_reason(tiny_world):
+    job = TrainingJob.objects.create(name="x", size="tiny", device="cpu", l1000_path=tiny_world["l1000"], rnaseq_path=tiny_world["archs4"], epochs=1)
+    assert run_training.delay(job.pk).get()["status"] == "failed"
+    job.refresh_from_db()
+    assert job.error.startswith("The gene registry is empty: run import_genes first")
