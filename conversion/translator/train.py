@@ -6,13 +6,17 @@ least-squares adversarial loss, as the paper does:
                         + lambda_cycle * L_cyc(G, F) + lambda_identity * L_idt(G, F)
 Step 2 is plain regression (MSE) with early stopping on a validation split.
 
-Both loops write a checkpoint after every epoch (atomically) and resume from it
-when it exists, so an interrupted run continues where it stopped.
+Both loops write a checkpoint (atomically) after the first epoch, then whenever
+`checkpoint_every` seconds have passed since the last one, and after the last
+epoch; they resume from it when it exists, so an interrupted run loses at most
+that much work. (Every epoch would be too often at paper size: a step-2
+checkpoint with its Adam moments is about 3.8 GB.)
 """
 
 import logging
 import math
 import os
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -57,6 +61,19 @@ def _save_atomic(obj: dict, path: Path) -> None:
     os.replace(tmp, path)
 
 
+class _Checkpointer:
+    def __init__(self, path: Path | None, every_s: float):
+        self.path, self.every_s, self.last = path, every_s, None
+
+    def maybe_save(self, make_state: Callable[[], dict], *, force: bool = False) -> None:
+        if self.path is None:
+            return
+        now = time.monotonic()
+        if force or self.last is None or now - self.last >= self.every_s:
+            _save_atomic(make_state(), self.path)
+            self.last = now
+
+
 def _check_matrix(name: str, array: np.ndarray, n_genes: int) -> torch.Tensor:
     if array.ndim != 2 or array.shape[1] != n_genes:
         raise ValueError(f"{name} must be (samples, {n_genes}) but has shape {array.shape}.")
@@ -79,6 +96,7 @@ def train_cyclegan(
     *,
     device: str | torch.device = "auto",
     checkpoint: Path | None = None,
+    checkpoint_every: float = 300.0,
     progress: Progress | None = None,
 ) -> tuple[Generator, Generator, list[dict]]:
     """Fit step 1 on unpaired x (L1000, (n_x, genes)) and y (RNA-seq, (n_y, genes)).
@@ -111,6 +129,7 @@ def train_cyclegan(
         logger.info("Resuming step 1 from epoch %d of %d (%s).", start, config.epochs, checkpoint)
 
     mse, l1 = nn.MSELoss(), nn.L1Loss()
+    saver = _Checkpointer(checkpoint, checkpoint_every)
     steps = max(1, math.ceil(max(len(X), len(Y)) / config.batch_size))
     for epoch in range(start, config.epochs):
         for module in (G, F, D_X, D_Y):
@@ -143,13 +162,12 @@ def train_cyclegan(
             for key, value in (("G", loss_gan), ("cycle", loss_cycle), ("identity", loss_identity), ("D", loss_d)):
                 sums[key] += value.item() / steps
         history.append({"epoch": epoch + 1, **sums})
-        if checkpoint is not None:
-            _save_atomic(
-                {"config": asdict(config), "epoch": epoch + 1, "history": history, "rng": rng.get_state(),
-                 "G": G.state_dict(), "F": F.state_dict(), "D_X": D_X.state_dict(), "D_Y": D_Y.state_dict(),
-                 "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict()},
-                checkpoint,
-            )
+        saver.maybe_save(
+            lambda: {"config": asdict(config), "epoch": epoch + 1, "history": history, "rng": rng.get_state(),
+                     "G": G.state_dict(), "F": F.state_dict(), "D_X": D_X.state_dict(), "D_Y": D_Y.state_dict(),
+                     "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict()},
+            force=epoch + 1 == config.epochs,
+        )
         if progress:
             progress("step1", epoch + 1, config.epochs, sums)
     return G.cpu().eval(), F.cpu().eval(), history
@@ -162,6 +180,7 @@ def train_extrapolator(
     *,
     device: str | torch.device = "auto",
     checkpoint: Path | None = None,
+    checkpoint_every: float = 300.0,
     progress: Progress | None = None,
 ) -> tuple[Extrapolator, list[dict]]:
     """Fit step 2 on RNA-seq: landmarks (n, n_in) -> targets (n, n_out), MSE, early stopping.
@@ -202,6 +221,12 @@ def train_extrapolator(
         logger.info("Resuming step 2 from epoch %d (%s).", start, checkpoint)
 
     mse = nn.MSELoss()
+    saver = _Checkpointer(checkpoint, checkpoint_every)
+
+    def state():
+        return {"config": asdict(config), "epoch": len(history), "history": history, "rng": rng.get_state(),
+                "net": net.state_dict(), "opt": opt.state_dict(), "best": best_state, "best_loss": best_loss, "waited": waited}
+
     for epoch in range(start, config.max_epochs):
         if waited >= config.patience:
             break
@@ -222,13 +247,7 @@ def train_extrapolator(
         else:
             waited += 1
         history.append({"epoch": epoch + 1, "train_mse": train_loss, "val_mse": val_loss})
-        if checkpoint is not None:
-            _save_atomic(
-                {"config": asdict(config), "epoch": epoch + 1, "history": history, "rng": rng.get_state(),
-                 "net": net.state_dict(), "opt": opt.state_dict(), "best": best_state,
-                 "best_loss": best_loss, "waited": waited},
-                checkpoint,
-            )
+        saver.maybe_save(state, force=epoch + 1 == config.max_epochs or waited >= config.patience)
         if progress:
             progress("step2", epoch + 1, config.max_epochs, history[-1])
     if best_state is not None:

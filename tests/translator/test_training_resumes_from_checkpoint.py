@@ -17,12 +17,12 @@ def test_cyclegan_interrupted_after_two_epochs_and_resumed_equals_an_uninterrupt
     x, y = toy_profiles(40, 10, seed=1), toy_profiles(50, 10, seed=2)
     straight, _, _ = train_cyclegan(x, y, config, device="cpu")
     ckpt = tmp_path / "step1.ckpt"
-    train_cyclegan(x, y, replace(config, epochs=2), device="cpu", checkpoint=ckpt)
+    train_cyclegan(x, y, replace(config, epochs=2), device="cpu", checkpoint=ckpt, checkpoint_every=0)
     # The checkpoint records its config; resuming with more epochs must use the same one.
     state = torch.load(ckpt, weights_only=True)
     state["config"]["epochs"] = 4
     torch.save(state, ckpt)
-    resumed, _, history = train_cyclegan(x, y, config, device="cpu", checkpoint=ckpt)
+    resumed, _, history = train_cyclegan(x, y, config, device="cpu", checkpoint=ckpt, checkpoint_every=0)
     assert [h["epoch"] for h in history] == [1, 2, 3, 4]
     assert _same_weights(straight, resumed)
 
@@ -32,11 +32,11 @@ def test_extrapolator_resumes_to_the_same_weights(tmp_path):
     y = toy_profiles(60, 30, seed=3)
     straight, _ = train_extrapolator(y[:, :10], y, config, device="cpu")
     ckpt = tmp_path / "step2.ckpt"
-    train_extrapolator(y[:, :10], y, replace(config, max_epochs=2), device="cpu", checkpoint=ckpt)
+    train_extrapolator(y[:, :10], y, replace(config, max_epochs=2), device="cpu", checkpoint=ckpt, checkpoint_every=0)
     state = torch.load(ckpt, weights_only=True)
     state["config"]["max_epochs"] = 4
     torch.save(state, ckpt)
-    resumed, history = train_extrapolator(y[:, :10], y, config, device="cpu", checkpoint=ckpt)
+    resumed, history = train_extrapolator(y[:, :10], y, config, device="cpu", checkpoint=ckpt, checkpoint_every=0)
     assert len(history) == 4
     assert _same_weights(straight, resumed)
 
