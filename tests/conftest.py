@@ -48,3 +48,12 @@ def tiny_world(tmp_path_factory):
     from conversion.synthetic import make_world
 
     return make_world(tmp_path_factory.mktemp("tiny_world"), size="tiny", seed=0)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The cache is real (Redis under bin/test); no test sees another's entries."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

@@ -16,10 +16,12 @@ from pathlib import Path
 import pandas as pd
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from conversion.models import ConversionJob, Dataset, TranslatorModel
+from l1kweb.context_processors import SYNTHETIC_CACHE_KEY
 from l1kweb.jobs import JobStatus
 from signatures.models import Release, ReleaseStatus
 
@@ -146,8 +148,13 @@ class Command(BaseCommand):
             self._step(f"Building the per-gene index of {name}")
             call_command("build_index", name)
             release.refresh_from_db()
+        if not release.params.get("synthetic"):
+            # Every page then carries the synthetic-data banner, whatever the settings.
+            release.params = {**release.params, "synthetic": True}
+            release.save(update_fields=["params"])
         if not release.is_active:
             call_command("activate_release", name)
+            cache.delete(SYNTHETIC_CACHE_KEY)
             release.refresh_from_db()
         else:
             self._skip(f"activation of {name}")

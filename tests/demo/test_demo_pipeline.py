@@ -1,0 +1,57 @@
+"""The demo pipeline end to end at the tiny size, then a search for a planted gene."""
+
+import json
+
+import pandas as pd
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from conversion.models import Dataset, TranslatorModel
+from signatures.models import Release
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+
+
+
+def test_demo_builds_every_stage_and_serves_a_planted_gene(data_dir, client, capsys, settings):
+    settings.DEMO_DATA = False
+    call_command("demo", size="tiny")
+    out = capsys.readouterr().out
+    assert "The demo is ready" in out
+
+    release = Release.active()
+    assert release is not None and release.name == "demo-tiny-signatures"
+    assert release.dataset.kind == "rnaseq_like"
+    assert TranslatorModel.active().name == "demo-tiny-translator"
+    assert set(Dataset.objects.values_list("name", flat=True)) == {"demo-tiny-l1000", "demo-tiny-rnaseq-like"}
+    assert get_user_model().objects.get(username="admin").is_superuser
+
+    # A planted knockout/compound effect on a gene outside the landmarks is found
+    # by the search, in the planted direction, for its perturbation type.
+    world = json.loads((data_dir / "demo" / "demo-tiny" / "world" / "manifest.json").read_text())
+    truth = pd.read_csv(world["truth"], sep="\t")
+    effects = truth[~truth["is_landmark"].astype(bool)].sort_values("effect", key=abs, ascending=False)
+    found = 0
+    for row in effects.head(5).itertuples():
+        kind = "crispr" if row.pert_type == "trt_xpr" else "chemical"
+        response = client.get(f"/api/genes/{row.symbol}/signatures/", {"type": kind, "direction": row.direction, "limit": 10})
+        assert response.status_code == 200, response.content
+        names = {r["perturbagen"] for r in response.json()["results"]}
+        found += row.pert_iname in names
+    assert found >= 3, f"only {found} of the 5 strongest planted non-landmark effects are in their gene's top 10"
+
+    page = client.get(f"/genes/{effects.iloc[0].symbol}/")
+    assert page.status_code == 200
+    assert b'class="demo-banner"' in page.content  # the release is marked synthetic, whatever the settings
+
+
+def test_rerunning_the_demo_rebuilds_nothing(data_dir, capsys):
+    call_command("demo", size="tiny")
+    first = Release.active()
+    capsys.readouterr()
+    call_command("demo", size="tiny")
+    out = capsys.readouterr().out
+    assert out.count("already built, skipped") == 6
+    assert Release.objects.count() == 1 and Release.active().pk == first.pk
+    assert TranslatorModel.objects.count() == 1
