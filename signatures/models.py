@@ -154,6 +154,12 @@ class SignatureJob(Job):
     def __str__(self):
         return f"Signatures {self.pk} for {self.release}"
 
+    def resume(self) -> None:
+        """Requeue a failed, cancelled or orphaned job; finished batches are kept."""
+        from signatures.compute import resume_job
+
+        resume_job(self)
+
 
 class BatchStatus(models.TextChoices):
     PENDING = "pending", "Pending"
