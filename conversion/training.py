@@ -5,6 +5,7 @@ needs the database: the gene registry as the ARCHS4-to-Entrez join when no
 NCBI gene_info file is given.
 """
 
+import shutil
 from pathlib import Path
 
 from conversion.translator.bundle import Bundle
@@ -56,7 +57,10 @@ def train_from_files(
     progress=None,
     say=None,
 ) -> Bundle:
-    """Read the training files, train both steps (resuming from checkpoints), write the bundle at `out`."""
+    """Read the training files, train both steps (resuming from checkpoints), write the bundle at `out`.
+
+    Checkpoints go to checkpoint_dir (default `<out>.ckpt/`) and are removed once the bundle is written.
+    """
     say = say or (lambda message: None)
     data = load_training_data(
         l1000, rnaseq, gene_info or gene_map_from_registry(),
@@ -72,4 +76,6 @@ def train_from_files(
     checkpoint_dir = checkpoint_dir or out.with_name(f"{out.name}.ckpt")
     bundle = train_two_step(data, config, version=version, device=device, checkpoint_dir=checkpoint_dir, progress=progress)
     bundle.save(out)
+    # The checkpoints only serve a resume after an interruption; at paper size they are GBs.
+    shutil.rmtree(checkpoint_dir, ignore_errors=True)
     return bundle

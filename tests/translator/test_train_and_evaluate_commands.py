@@ -31,7 +31,7 @@ def test_train_translator_writes_a_bundle_that_evaluate_translator_scores(tiny_w
     assert len(bundle.quantile_reference) == len(bundle.output_entrez_ids)
     model = TranslatorModel.objects.get()
     assert (model.name, model.version, model.is_active) == ("tiny", "t1", True)
-    assert (out.parent / "tiny.pt.ckpt" / "step1.ckpt").exists()
+    assert not (out.parent / "tiny.pt.ckpt").exists(), "checkpoints are removed once the bundle is written"
 
     report_dir = tmp_path / "eval"
     call_command("evaluate_translator", str(out), "--l1000", tiny_world["gtex_l1000"], "--rnaseq", tiny_world["gtex_rnaseq"], "--out", str(report_dir))
@@ -61,3 +61,31 @@ def test_train_translator_names_the_missing_output_genes(tiny_world, tmp_path):
 def test_evaluate_translator_refuses_a_file_that_is_not_a_bundle(tiny_world, tmp_path):
     with pytest.raises(CommandError, match="could not be read as a translator bundle"):
         call_command("evaluate_translator", tiny_world["truth"], "--l1000", tiny_world["gtex_l1000"], "--rnaseq", tiny_world["gtex_rnaseq"], "--out", str(tmp_path))
+
+
+def test_an_interrupted_train_translator_resumes_from_its_checkpoints(tiny_world, tmp_path):
+    from conversion.translator.config import configure
+    from conversion.translator.data import load_training_data
+    from conversion.translator.train import train_cyclegan
+
+    # What a run killed during step 2 leaves behind: a finished step-1 checkpoint.
+    data = load_training_data(tiny_world["l1000"], tiny_world["archs4"], tiny_world["ncbi_gene_info"], output_entrez_ids=tiny_world["output_entrez_ids"])
+    config = configure("tiny", epochs=3).with_genes(len(data.landmark_entrez_ids), len(data.output_entrez_ids))
+    (tmp_path / "ckpt").mkdir()
+    train_cyclegan(data.l1000, data.rnaseq_landmarks, config.cyclegan, device="cpu", checkpoint=tmp_path / "ckpt" / "step1.ckpt")
+    # Mark the checkpoint: a deterministic rerun from scratch would give the same losses, the mark tells them apart.
+    import torch
+
+    state = torch.load(tmp_path / "ckpt" / "step1.ckpt", weights_only=True)
+    state["history"][-1]["from_checkpoint"] = 1.0
+    torch.save(state, tmp_path / "ckpt" / "step1.ckpt")
+
+    call_command(
+        "train_translator", "--l1000", tiny_world["l1000"], "--rnaseq", tiny_world["archs4"], "--out", str(tmp_path / "tiny.pt"),
+        "--size", "tiny", "--device", "cpu", "--gene-info", tiny_world["ncbi_gene_info"], "--epochs", "3", "--max-epochs-step2", "2",
+        "--output-genes", str(_write_ids(tmp_path / "out_genes.txt", tiny_world["output_entrez_ids"])), "--checkpoint-dir", str(tmp_path / "ckpt"),
+    )
+    bundle = load_bundle(tmp_path / "tiny.pt")
+    # Step 1 was not redone: the bundle carries the checkpoint's step-1 history.
+    assert bundle.training["step1_history"][-1]["from_checkpoint"] == 1.0
+    assert bundle.training["step2_epochs"] == 2
