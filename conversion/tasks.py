@@ -19,7 +19,7 @@ from django.db import transaction
 from conversion.datasets import load_metadata, register_dataset
 from conversion.models import ConversionJob, DatasetKind, TrainingJob, TranslatorModel, resolve_data_path
 from conversion.formats.errors import FormatError
-from l1kweb.jobs import JobCancelled
+from l1kweb.jobs import STALE_AFTER, JobCancelled, JobStatus
 
 logger = logging.getLogger(__name__)
 
@@ -40,10 +40,19 @@ def get_bundle(path: Path):
         return _bundles[key]
 
 
+def _recheck_later(task, job) -> None:
+    """A running job we could not claim: either a live worker has it, or its worker was
+    killed and the broker redelivered this task before the heartbeat went stale. Look
+    again once it could be stale, so a killed worker's job resumes without an admin."""
+    if job.status == JobStatus.RUNNING and not task.request.is_eager:
+        task.apply_async((job.pk,), countdown=int(STALE_AFTER.total_seconds()) + 60)
+
+
 @shared_task(name="conversion.tasks.run_conversion", ignore_result=False)
 def run_conversion(job_id: int) -> dict:
     job = ConversionJob.objects.select_related("dataset", "translator").get(pk=job_id)
     if not job.claim(worker=f"{socket.gethostname()}:{run_conversion.request.hostname or 'local'}"):
+        _recheck_later(run_conversion, job)
         return {"job": job_id, "claimed": False, "status": job.status}
     try:
         return convert_job(job)
@@ -102,6 +111,7 @@ def convert_job(job: ConversionJob, *, progress=None) -> dict:
 def run_training(job_id: int) -> dict:
     job = TrainingJob.objects.get(pk=job_id)
     if not job.claim(worker=f"{socket.gethostname()}:{run_training.request.hostname or 'local'}"):
+        _recheck_later(run_training, job)
         return {"job": job_id, "claimed": False, "status": job.status}
     try:
         return train_job(job)
