@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from search import lookup
-from search.query import TYPE_LABELS, BadParameter, parse_params, release_facets, run_lists
+from search.query import TYPE_LABELS, BadParameter, SignatureRow, parse_params, release_facets, run_lists, signature_rows
 from signatures.models import Release, Signature
 from signatures.store import StoreError
 
@@ -144,9 +144,9 @@ def release_json(release) -> dict:
     return {"name": release.name, "model_version": release.model_version, "dataset": release.dataset.name}
 
 
-def signature_json(s: Signature) -> dict:
+def signature_json(s: SignatureRow) -> dict:
     return {
-        "sig_id": s.sig_id, "pert_type": s.pert_type, "pert_id": s.pert_id, "perturbagen": s.pert_name, "cell_line": s.cell_line.name,
+        "sig_id": s.sig_id, "pert_type": s.pert_type, "pert_id": s.pert_id, "perturbagen": s.pert_name, "cell_line": s.cell_line,
         "dose": s.dose, "dose_unit": s.dose_unit, "time": s.time, "time_unit": s.time_unit, "batch": s.batch,
         "n_replicates": s.n_replicates, "n_controls": s.n_controls,
     }
@@ -266,10 +266,10 @@ class SignatureDetailView(APIView):
     @extend_schema(responses=inline_serializer("SignatureDetail", {**SignatureSerializer().get_fields(), "release": serializers.CharField()}))
     def get(self, request, sig_id):
         release = _active_release()
-        s = Signature.objects.filter(release=release, sig_id=sig_id).select_related("cell_line").first()
-        if s is None:
+        found = signature_rows(Signature.objects.filter(release=release, sig_id=sig_id)[:1])
+        if not found:
             raise NotFound(f"No signature '{sig_id[:200]}' in release {release.name}.")
-        return Response({**signature_json(s), "release": release.name})
+        return Response({**signature_json(found[0]), "release": release.name})
 
 
 class CellLineListView(APIView):
@@ -325,7 +325,7 @@ class CompatTableView(APIView):
             columns[name_column][key] = s.pert_name
             columns["Dose"][key] = _with_unit(s.dose, s.dose_unit)
             columns["Timepoint"][key] = _with_unit(s.time, s.time_unit)
-            columns["Cell Line"][key] = s.cell_line.name
+            columns["Cell Line"][key] = s.cell_line
             columns["Rank in Signature"][key] = hit.rank
             columns["Log2(Fold Change)"][key] = hit.logfc
             columns["CD Coefficient"][key] = hit.cd

@@ -25,7 +25,7 @@ def table_rows(hit_lists) -> list[list]:
         for i, hit in enumerate(hl.hits, start=hl.offset + 1):
             s = hit.signature
             rows.append([
-                s.pert_type if len(hl.pert_types) != 1 else types, hl.direction, i, s.sig_id, s.pert_id, s.pert_name, s.cell_line.name,
+                s.pert_type if len(hl.pert_types) != 1 else types, hl.direction, i, s.sig_id, s.pert_id, s.pert_name, s.cell_line,
                 s.dose, s.dose_unit, s.time, s.time_unit, hit.cd, hit.logfc, hit.fold_change, hit.rank,
                 hit.discordant, s.n_replicates, s.n_controls, s.batch, hl.source,
             ])

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import difflib
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 import numpy as np
@@ -55,15 +57,38 @@ class Facets:
     times: list[tuple[float, str, int]]
 
 
+_facets_lock = threading.Lock()
+_process_facets: dict[str, Facets] = {}  # cache key -> facets, this process's copy
+
+
 def release_facets(release) -> Facets:
-    """Counts per type, cell line, dose and time in `release`, cached (a release never changes)."""
+    """Counts per type, cell line, dose and time in `release`, cached (a release never changes).
+
+    Kept in this process once read (every page and API call asks, and a Redis
+    round-trip plus unpickling 100s of cell lines costs more than the search
+    itself); computed once per release in the shared cache. The key holds the
+    release's completion time, so a release rebuilt under the same id is read
+    afresh.
+    """
     stamp = int((release.completed_at or release.created_at).timestamp()) if (release.completed_at or release.created_at) else 0
     key = f"search:facets:v1:{release.pk}:{stamp}"
+    facets = _process_facets.get(key)
+    if facets is not None:
+        return facets
     facets = cache.get(key)
     if facets is None:
         facets = _compute_facets(release)
         cache.set(key, facets, timeout=24 * 3600)
+    with _facets_lock:
+        if len(_process_facets) >= 8:  # old releases: a handful per process at most
+            _process_facets.clear()
+        _process_facets[key] = facets
     return facets
+
+
+def clear_process_facets() -> None:
+    with _facets_lock:
+        _process_facets.clear()
 
 
 def _compute_facets(release) -> Facets:
@@ -215,9 +240,37 @@ def parse_params(data: Mapping, facets: Facets, *, require_direction: bool = Fal
 # Results.
 
 
-@dataclass
+class SignatureRow(NamedTuple):
+    """The metadata of one signature that a result row shows, read as plain values (no model instances:
+    building ~1,200 ORM objects for a page's four top lists cost more than the rest of the request)."""
+
+    sig_id: str
+    column: int
+    pert_type: str
+    pert_id: str
+    pert_name: str
+    cell_line: str  # the cell line's name
+    dose: float | None
+    dose_unit: str
+    time: float | None
+    time_unit: str
+    batch: str
+    n_replicates: int
+    n_controls: int
+
+
+# Signature fields in SignatureRow order, for .values_list() on Signature (or "signature__" + each on a related model).
+SIGNATURE_FIELDS = ("sig_id", "column", "pert_type", "pert_id", "pert_name", "cell_line__name", "dose", "dose_unit", "time", "time_unit", "batch", "n_replicates", "n_controls")
+
+
+def signature_rows(queryset) -> list[SignatureRow]:
+    """The rows of a Signature queryset as SignatureRow, in one query."""
+    return [SignatureRow._make(values) for values in queryset.values_list(*SIGNATURE_FIELDS)]
+
+
+@dataclass(slots=True)
 class Hit:
-    signature: Signature
+    signature: SignatureRow
     cd: float
     logfc: float
     rank: int  # the gene's rank inside the signature in the list's direction, 1 = most regulated
@@ -280,35 +333,28 @@ def _fill_from_index(release, gene, params: SearchParams, out: list[HitList], to
     """
     types = sorted({t for hl in out for t in hl.pert_types})
     directions = sorted({hl.direction for hl in out})
-    rows = (
-        GeneTopEntry.objects.filter(release=release, gene_id=gene.pk, pert_type__in=types, direction__in=directions, **{f"top_{params.metric}": True})
-        .select_related("signature__cell_line")
-        .only("pert_type", "direction", "cd", "logfc", "rank", "signature__sig_id", "signature__column", "signature__pert_type", "signature__pert_id", "signature__pert_name",
-              "signature__dose", "signature__dose_unit", "signature__time", "signature__time_unit", "signature__batch", "signature__n_replicates", "signature__n_controls",
-              "signature__cell_line__name")
+    rows = GeneTopEntry.objects.filter(release=release, gene_id=gene.pk, pert_type__in=types, direction__in=directions, **{f"top_{params.metric}": True}).values_list(
+        "pert_type", "direction", "cd", "logfc", "rank", *(f"signature__{f}" for f in SIGNATURE_FIELDS)
     )
-    grouped: dict[tuple[str, str], list[GeneTopEntry]] = {}
+    grouped: dict[tuple[str, str], list[tuple]] = {}  # (type, direction) -> [(pert_type, direction, cd, logfc, rank, *signature)]
     for row in rows:
-        grouped.setdefault((row.pert_type, row.direction), []).append(row)
+        grouped.setdefault((row[0], row[1]), []).append(row)
     for hl in out:
         raw = [e for t in hl.pert_types for e in grouped.get((t, hl.direction), [])]
-        entries = [e for e in raw if (e.cd > 0 if hl.direction == "up" else e.cd < 0)]
+        entries = [e for e in raw if (e[2] > 0 if hl.direction == "up" else e[2] < 0)]
         full = any(len(grouped.get((t, hl.direction), [])) >= top_n for t in hl.pert_types)
         if full and len(entries) < len(raw):
-            kept_per_type = min(sum(1 for e in entries if e.pert_type == t) for t in hl.pert_types)
+            kept_per_type = min(sum(1 for e in entries if e[0] == t) for t in hl.pert_types)
             if params.offset + params.limit > kept_per_type:
                 return False
-        key = ranking.sort_key(
-            np.array([e.cd for e in entries], dtype=np.float64),
-            np.array([e.logfc for e in entries], dtype=np.float64),
-            np.array([e.rank for e in entries], dtype=np.int64),
-            direction=hl.direction,
-            metric=params.metric,
-        )
-        order = np.lexsort((np.array([e.signature.column for e in entries], dtype=np.int64), key)) if entries else []
-        page = [entries[i] for i in order][params.offset : params.offset + params.limit]
         hl.source, hl.total, hl.total_exact = "index", len(entries), not full
-        hl.hits = [Hit(signature=e.signature, cd=float(e.cd), logfc=float(e.logfc), rank=int(e.rank)) for e in page]
+        if not entries:
+            continue
+        values = np.array([e[2:5] for e in entries], dtype=np.float64)  # (n, 3): cd, logfc, rank
+        key = ranking.sort_key(values[:, 0], values[:, 1], values[:, 2].astype(np.int64), direction=hl.direction, metric=params.metric)
+        order = np.lexsort((np.array([e[6] for e in entries], dtype=np.int64), key))  # e[6]: the signature's column
+        page = [entries[i] for i in order[params.offset : params.offset + params.limit]]
+        hl.hits = [Hit(signature=SignatureRow._make(e[5:]), cd=float(e[2]), logfc=float(e[3]), rank=int(e[4])) for e in page]
     return True
 
 
@@ -347,7 +393,7 @@ def _fill_from_store(release, gene, params: SearchParams, out: list[HitList]) ->
         hl.total, hl.total_exact = total, True
         picked.append((hl, cols[positions]))
     wanted = sorted({int(c) for _, cols in picked for c in cols})
-    sigs = {s.column: s for s in Signature.objects.filter(release=release, column__in=wanted).select_related("cell_line")} if wanted else {}
+    sigs = {s.column: s for s in signature_rows(Signature.objects.filter(release=release, column__in=wanted))} if wanted else {}
     for hl, cols in picked:
         rank = ranking.direction_rank(values.rank_up[cols], store.n_genes, hl.direction)
         hl.hits = [Hit(signature=sigs[int(c)], cd=float(values.cd[c]), logfc=float(values.logfc[c]), rank=int(r)) for c, r in zip(cols, rank)]

@@ -126,7 +126,7 @@ def gene_page(request, symbol):
 def _point(hit, direction: str) -> dict:
     s = hit.signature
     return {
-        "sig_id": s.sig_id, "perturbagen": s.pert_name, "cell_line": s.cell_line.name, "dose": s.dose, "dose_unit": s.dose_unit,
+        "sig_id": s.sig_id, "perturbagen": s.pert_name, "cell_line": s.cell_line, "dose": s.dose, "dose_unit": s.dose_unit,
         "time": s.time, "time_unit": s.time_unit, "cd": hit.cd, "logfc": hit.logfc, "rank": hit.rank, "direction": direction,
     }
 

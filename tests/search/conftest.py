@@ -1,6 +1,6 @@
 import pytest
 
-from search import stores
+from search import query, stores
 from tests.search.factories import make_release
 
 
@@ -11,6 +11,7 @@ def _private_cache(settings):
     from django.core.cache import cache
 
     cache.clear()
+    query.clear_process_facets()
     yield
     stores.clear()
 
