@@ -1,4 +1,7 @@
+from html import escape
+
 from django import template
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -14,3 +17,43 @@ def num(value, digits=4):
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key, key)
+
+
+_DISCORDANT = ' class="discordant"'
+_FLAG = '<span class="flag" title="CD and log2FC disagree in sign">discordant</span>'
+
+
+def _num(value) -> str:
+    return "" if value is None else f"{float(value):.4g}"
+
+
+def _value(value) -> str:
+    return "" if value is None else repr(float(value))
+
+
+@register.simple_tag
+def hit_rows(hl):
+    """The <tr> rows of one result table, built as one string.
+
+    The same markup as a template loop over the hits, about ten times
+    cheaper: a page has up to 4 x 1,000 rows of 10 cells, and rendering them
+    node by node was most of the page's CPU time.
+    """
+    rows = []
+    for i, hit in enumerate(hl.hits, start=hl.offset + 1):
+        s = hit.signature
+        sig = escape(s.sig_id)
+        rows.append(
+            f'<tr data-sig="{sig}"{_DISCORDANT if hit.discordant else ""}>'
+            f"<td>{i}</td>"
+            f'<td title="{sig}">{escape(s.pert_name)}</td>'
+            f"<td>{escape(s.cell_line)}</td>"
+            f'<td data-value="{_value(s.dose)}">{_num(s.dose)} {escape(s.dose_unit)}</td>'
+            f'<td data-value="{_value(s.time)}">{_num(s.time)} {escape(s.time_unit)}</td>'
+            f'<td data-value="{_value(hit.cd)}">{_num(hit.cd)}</td>'
+            f'<td data-value="{_value(hit.logfc)}">{_num(hit.logfc)}</td>'
+            f"<td>{hit.rank}</td>"
+            f"<td>{s.n_replicates}</td>"
+            f"<td>{_FLAG if hit.discordant else ''}</td></tr>"
+        )
+    return mark_safe("\n".join(rows))

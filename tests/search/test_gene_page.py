@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from search.query import SearchParams, run_lists
+from signatures.models import Signature
 from tests.search.factories import gene_ranks_up, reference_list
 
 pytestmark = pytest.mark.django_db
@@ -119,3 +120,12 @@ def test_home_page_serves_the_search_box_and_local_plotly_exists(client, world):
     assert finders.find("vendor/plotly.min.js")
     page = client.get(reverse("search:gene", args=["STAT3"])).content.decode()
     assert "/static/vendor/plotly.min.js" in page and "cdn" not in page.lower()
+
+
+def test_table_rows_escape_signature_metadata(client, world):
+    r = client.get(reverse("search:gene", args=["STAT3"]), {"limit": 5})
+    first = r.context["sections"][0]["lists"][0].hits[0].signature
+    Signature.objects.filter(release=world.release, sig_id=first.sig_id).update(pert_name='<b>"x"</b> & y', dose_unit="<i>")
+    html = client.get(reverse("search:gene", args=["STAT3"]), {"limit": 5}).content.decode()
+    assert "<td title=\"%s\">&lt;b&gt;&quot;x&quot;&lt;/b&gt; &amp; y</td>" % first.sig_id in html
+    assert "<b>" not in html and "<i>" not in html
