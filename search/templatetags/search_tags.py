@@ -57,3 +57,16 @@ def hit_rows(hl):
             f"<td>{_FLAG if hit.discordant else ''}</td></tr>"
         )
     return mark_safe("\n".join(rows))
+
+
+@register.simple_tag
+def cell_line_options(cell_lines, selected):
+    """<option> elements for the cell-line filter: cell_lines maps name -> (id, number of signatures).
+
+    Built as one string for the same reason as hit_rows: a release has
+    hundreds of cell lines and every page shows them.
+    """
+    chosen = set(selected)
+    return mark_safe("".join(
+        f'<option value="{escape(name)}"{" selected" if name in chosen else ""}>{escape(name)} ({n})</option>' for name, (_, n) in cell_lines.items()
+    ))
