@@ -256,6 +256,7 @@ def main():
         # Warm every worker (facets cache, open store) before measuring.
         for paths in scenarios.values():
             run_load(paths[:8], 4, 16)
+        load_before = os.getloadavg()
         results = {}
         for name, paths in scenarios.items():
             for clients in (1, 20):
@@ -270,7 +271,9 @@ def main():
         base_ms = statistics.median(base) * 1000
         exact_p50 = results[("api-exact", 1)]["p50"]
         print()
+        load_after = os.getloadavg()
         print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; gunicorn -w {args.workers}")
+        print(f"load average (1, 5, 15 min) before measuring {', '.join(f'{x:.2f}' for x in load_before)}; after {', '.join(f'{x:.2f}' for x in load_after)}")
         print("| scenario | clients | p50 ms | p95 ms | req/s |")
         print("| --- | --- | --- | --- | --- |")
         for (name, clients), r in results.items():
