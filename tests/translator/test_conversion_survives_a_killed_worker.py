@@ -61,10 +61,22 @@ def _wait_for(predicate, proc, timeout=90.0):
     raise AssertionError("timed out; worker output:\n" + proc.stdout.read().decode(errors="replace")[-3000:])
 
 
+def _drop_cached_connections() -> None:
+    """The app caches its broker pool, producer pool and result backend on first use,
+    with the URLs of that moment; after changing the URLs they must be rebuilt."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+    app._backend_cache = None
+    app._local.backend = None
+
+
 @pytest.fixture
 def broker():
     previous = (app.conf.broker_url, app.conf.result_backend, app.conf.task_always_eager)
     app.conf.broker_url, app.conf.result_backend, app.conf.task_always_eager = BROKER, BROKER, False
+    _drop_cached_connections()
     # Messages left by an earlier run (e.g. a delayed re-check) must not reach this run's workers.
     with app.connection_for_write() as conn:
         conn.default_channel.queue_purge("gpu")
@@ -72,6 +84,7 @@ def broker():
     with app.connection_for_write() as conn:
         conn.default_channel.queue_purge("gpu")
     app.conf.broker_url, app.conf.result_backend, app.conf.task_always_eager = previous
+    _drop_cached_connections()
 
 
 def test_a_job_whose_worker_was_killed_resumes_on_a_new_worker_without_losing_or_repeating_profiles(data_dir, broker):
