@@ -20,7 +20,7 @@ def get_item(mapping, key):
 
 
 _DISCORDANT = ' class="discordant"'
-_FLAG = '<span class="flag" title="CD and log2FC disagree in sign">discordant</span>'
+_FLAG = '<span class="flag" title="Discordant: CD and log2FC disagree in sign">yes</span>'
 
 
 def _num(value) -> str:
