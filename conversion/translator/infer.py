@@ -119,7 +119,9 @@ def convert_file(
     with open_matrix(in_path) as reader:
         rows = landmark_rows(reader, bundle.input_entrez_ids, path=in_path)
         n_cols = reader.shape[0]
-        n_chunks = max(1, math.ceil(n_cols / chunk_size))
+        if n_cols == 0:
+            raise ValueError(f"{in_path}: expected at least one profile (column) to convert, found none.")
+        n_chunks = math.ceil(n_cols / chunk_size)
         stat = in_path.stat()
         _prepare_parts(directory, {
             "input": str(in_path.resolve()), "input_size": stat.st_size, "input_mtime": stat.st_mtime,

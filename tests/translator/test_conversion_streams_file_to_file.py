@@ -38,3 +38,13 @@ def test_missing_landmarks_are_named_and_no_output_is_written(tmp_path):
     with pytest.raises(MissingGenesError, match=f"found 11: missing Entrez ids {bundle.input_entrez_ids[3]}"):
         convert_file(bundle, src, tmp_path / "out.gctx", chunk_size=7, device="cpu")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "l1000.gctx"]
+
+
+def test_a_file_without_profiles_is_refused_with_a_sentence(tmp_path):
+    from conversion.formats.gctx import write_gctx
+
+    bundle = toy_bundle()
+    write_gctx(tmp_path / "empty.gctx", np.zeros((0, bundle.n_in), dtype=np.float32), bundle.input_entrez_ids, [])
+    with pytest.raises(ValueError, match="expected at least one profile"):
+        convert_file(bundle, tmp_path / "empty.gctx", tmp_path / "out.gctx", chunk_size=7, device="cpu")
+    assert not (tmp_path / "out.gctx").exists()
