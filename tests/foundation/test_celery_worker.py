@@ -10,27 +10,25 @@ from pathlib import Path
 import pytest
 
 from l1kweb.celery import app, ping
+from tests.celery_broker import private_broker_url, using_broker
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @pytest.fixture
 def worker():
     # A private Redis database so that other suites' tasks never reach this worker.
-    broker = REDIS.rsplit("/", 1)[0] + "/14"
+    broker = private_broker_url(14)
     env = dict(os.environ, CELERY_BROKER_URL=broker, CELERY_RESULT_BACKEND=broker)
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "l1kweb", "worker", "-Q", "default,signatures,gpu",
          "--pool", "solo", "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "WARNING"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
     )
-    previous = (app.conf.broker_url, app.conf.result_backend, app.conf.task_always_eager)
-    app.conf.broker_url, app.conf.result_backend, app.conf.task_always_eager = broker, broker, False
     try:
-        yield proc
+        with using_broker(broker, purge=("default", "signatures", "gpu")):
+            yield proc
     finally:
-        app.conf.broker_url, app.conf.result_backend, app.conf.task_always_eager = previous
         os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=20)

@@ -16,14 +16,13 @@ from django.utils import timezone
 from conversion.formats.gctx import GctxReader
 from conversion.models import ConversionJob
 from conversion.translator.infer import parts_dir
-from l1kweb.celery import app
+from tests.celery_broker import private_broker_url, using_broker
 
 from .helpers import registered_pair
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 # A private Redis database so that other suites' tasks never reach these workers.
-BROKER = REDIS.rsplit("/", 1)[0] + "/13"
+BROKER = private_broker_url(13)
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -61,30 +60,10 @@ def _wait_for(predicate, proc, timeout=90.0):
     raise AssertionError("timed out; worker output:\n" + proc.stdout.read().decode(errors="replace")[-3000:])
 
 
-def _drop_cached_connections() -> None:
-    """The app caches its broker pool, producer pool and result backend on first use,
-    with the URLs of that moment; after changing the URLs they must be rebuilt."""
-    if app._pool is not None:
-        app._pool.force_close_all()
-    app._pool = None
-    app.amqp._producer_pool = None
-    app._backend_cache = None
-    app._local.backend = None
-
-
 @pytest.fixture
 def broker():
-    previous = (app.conf.broker_url, app.conf.result_backend, app.conf.task_always_eager)
-    app.conf.broker_url, app.conf.result_backend, app.conf.task_always_eager = BROKER, BROKER, False
-    _drop_cached_connections()
-    # Messages left by an earlier run (e.g. a delayed re-check) must not reach this run's workers.
-    with app.connection_for_write() as conn:
-        conn.default_channel.queue_purge("gpu")
-    yield
-    with app.connection_for_write() as conn:
-        conn.default_channel.queue_purge("gpu")
-    app.conf.broker_url, app.conf.result_backend, app.conf.task_always_eager = previous
-    _drop_cached_connections()
+    with using_broker(BROKER, purge=("gpu",)):
+        yield
 
 
 def test_a_job_whose_worker_was_killed_resumes_on_a_new_worker_without_losing_or_repeating_profiles(data_dir, broker):
