@@ -5,7 +5,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import models, transaction
 
-from l1kweb.jobs import Job, JobStatus
+from l1kweb.jobs import Job
 
 
 class DatasetKind(models.TextChoices):
@@ -148,14 +148,6 @@ class ConversionJob(Job):
             job.enqueue()
         return job
 
-    def resume(self) -> None:
-        """Requeue a failed, cancelled or orphaned job; the chunks already on disk are kept."""
-        if self.status == JobStatus.DONE or (self.status == JobStatus.RUNNING and not self.is_orphaned):
-            raise ValueError(f"{self} is {self.status}; only failed, cancelled or orphaned jobs can be resumed.")
-        with transaction.atomic():
-            self.requeue()
-            self.enqueue()
-
 
 def resolve_data_path(path: str) -> Path:
     p = Path(path)
@@ -227,10 +219,3 @@ class TrainingJob(Job):
 
         transaction.on_commit(lambda: run_training.delay(self.pk))
 
-    def resume(self) -> None:
-        """Requeue a failed, cancelled or orphaned job; epoch checkpoints are kept."""
-        if self.status == JobStatus.DONE or (self.status == JobStatus.RUNNING and not self.is_orphaned):
-            raise ValueError(f"{self} is {self.status}; only failed, cancelled or orphaned jobs can be resumed.")
-        with transaction.atomic():
-            self.requeue()
-            self.enqueue()

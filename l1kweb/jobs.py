@@ -103,6 +103,18 @@ class Job(models.Model):
         type(self).objects.filter(pk=self.pk).update(status=JobStatus.QUEUED, cancel_requested=False, error="", finished_at=None)
         self.refresh_from_db()
 
+    def enqueue(self) -> None:
+        """Send this job's task after the current transaction commits (each job type names its task)."""
+        raise NotImplementedError(f"{type(self).__name__} does not say which task runs it.")
+
+    def resume(self) -> None:
+        """Requeue a failed, cancelled or orphaned job and send it again; what it finished is kept."""
+        if self.status == JobStatus.DONE or (self.status == JobStatus.RUNNING and not self.is_orphaned):
+            raise ValueError(f"{self} is {self.status}; only failed, cancelled or orphaned jobs can be resumed.")
+        with transaction.atomic():
+            self.requeue()
+            self.enqueue()
+
     @property
     def is_orphaned(self) -> bool:
         return self.status == JobStatus.RUNNING and (self.heartbeat_at is None or self.heartbeat_at < timezone.now() - STALE_AFTER)

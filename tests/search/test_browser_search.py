@@ -1,7 +1,6 @@
 """In headless Chromium: type a gene, pick it from the autocomplete, filter by cell line, see the plot
 drawn and the table filled, click a point to highlight its row, download a CSV."""
 
-import shutil
 import time
 from pathlib import Path
 

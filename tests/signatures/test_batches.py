@@ -1,6 +1,5 @@
 """Batches, treatment groups and signature ids from per-profile metadata."""
 
-import numpy as np
 import pandas as pd
 import pytest
 

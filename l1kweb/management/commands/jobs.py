@@ -40,9 +40,10 @@ class Command(BaseCommand):
                 self.stdout.write(f"{len(orphaned)} orphaned job(s); resume them with --resume-orphaned.")
             return
         for job in orphaned:
-            if not hasattr(job, "resume"):
-                raise CommandError(f"{type(job).__name__} {job.pk} cannot be resumed: its model has no resume().")
-            job.resume()
+            try:
+                job.resume()
+            except ValueError as exc:  # claimed or finished since it was listed
+                raise CommandError(str(exc)) from None
             self.stdout.write(f"Resumed {type(job).__name__} {job.pk} from chunk {job.chunks_done}.")
         if not orphaned:
             self.stdout.write("No orphaned jobs.")
