@@ -21,6 +21,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from conversion.models import ConversionJob, Dataset, TranslatorModel
+from l1kweb.celery import app as celery_app
 from l1kweb.context_processors import SYNTHETIC_CACHE_KEY
 from l1kweb.jobs import JobStatus
 from signatures.models import Release, ReleaseStatus
@@ -116,7 +117,7 @@ class Command(BaseCommand):
         if dataset is not None:
             self._skip(f"RNA-seq-like dataset {name}")
             return dataset
-        queued = not settings.CELERY_TASK_ALWAYS_EAGER
+        queued = not celery_app.conf.task_always_eager
         self._step(f"Converting {l1000.n_profiles} profiles with {translator}" + (" on the gpu queue" if queued else ""))
         call_command("convert", f"{translator.name}:{translator.version}", l1000.name, name=name, queue=queued)
         if queued:
@@ -139,7 +140,7 @@ class Command(BaseCommand):
         else:
             self._skip(f"signatures of release {name}")
         release = Release.objects.get(name=name)
-        if release.status != ReleaseStatus.COMPLETE and not settings.CELERY_TASK_ALWAYS_EAGER:
+        if release.status != ReleaseStatus.COMPLETE and not celery_app.conf.task_always_eager:
             self._follow(release.job)
             release.refresh_from_db()
         if release.status != ReleaseStatus.COMPLETE:
@@ -192,6 +193,7 @@ class Command(BaseCommand):
     def _follow(self, job) -> None:
         """Wait for a job run by the Celery workers, showing its progress."""
         last = None
+        waited = 0
         while True:
             job.refresh_from_db()
             line = f"  {type(job).__name__} {job.pk}: {job.status}, {job.chunks_done}/{job.chunks_total} chunks"
@@ -203,6 +205,9 @@ class Command(BaseCommand):
             if job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
                 raise CommandError(f"{type(job).__name__} {job.pk} {job.status}: {job.error or 'no error recorded'}")
             time.sleep(2)
+            waited += 2
+            if waited == 60 and job.status == JobStatus.QUEUED:
+                self.stdout.write("  No worker has taken it yet: is one running? (docs/deployment.md: celery -A l1kweb worker -Q ...)")
 
     def _step(self, message: str) -> None:
         self.stdout.write(self.style.MIGRATE_HEADING(f"==> {message}"))

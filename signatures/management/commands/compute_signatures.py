@@ -1,8 +1,8 @@
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from conversion.models import Dataset
+from l1kweb.celery import app as celery_app
 from signatures import compute
 from signatures.models import Release, Signature
 
@@ -24,7 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--resume", metavar="RELEASE", help="Resume the failed or killed job of RELEASE instead of starting a new one.")
 
     def handle(self, *args, **opts):
-        inline = opts["inline"] or settings.CELERY_TASK_ALWAYS_EAGER
+        inline = opts["inline"] or celery_app.conf.task_always_eager  # no broker: run here
         try:
             if opts["resume"]:
                 release = Release.objects.get(name=opts["resume"])
