@@ -9,6 +9,7 @@ go to the Celery workers and this command follows their jobs until done.
 """
 
 import json
+import os
 import secrets
 import time
 from pathlib import Path
@@ -181,12 +182,13 @@ class Command(BaseCommand):
         truth = pd.read_csv(world["truth"], sep="\t")
         measured = truth[~truth["is_landmark"].astype(bool)] if "is_landmark" in truth else truth
         example = (measured if len(measured) else truth).sort_values("effect", key=abs, ascending=False).iloc[0]
-        port = 8000
+        port = os.environ.get("PORT", "8000")  # bin/demo serves on $PORT
+        kind = "crispr" if example["pert_type"] == "trt_xpr" else "chemical"
         self.stdout.write(self.style.SUCCESS(
             f"\nThe demo is ready: release {release.name}, {release.n_signatures} signatures x {release.n_genes} genes."
         ))
-        self.stdout.write(f"  Search:  http://127.0.0.1:{port}/genes/{example['symbol']}/   (planted: {example['pert_iname']} "
-                          f"pushes {example['symbol']} {example['direction']} in {example['cell_id']})")
+        self.stdout.write(f"  Search:  http://127.0.0.1:{port}/genes/{example['symbol']}/?type={kind}&cell_line={example['cell_id']}")
+        self.stdout.write(f"           (planted: {example['pert_iname']} pushes {example['symbol']} {example['direction']} in {example['cell_id']})")
         self.stdout.write(f"  Admin:   http://127.0.0.1:{port}/admin/   user {ADMIN_USER}, password {password}")
         self.stdout.write(f"  Data:    {self.root}")
 
