@@ -25,11 +25,12 @@ from conversion.models import ConversionJob, Dataset, TranslatorModel
 from l1kweb.celery import app as celery_app
 from l1kweb.context_processors import SYNTHETIC_CACHE_KEY
 from l1kweb.jobs import JobStatus
-from signatures.models import Release, ReleaseStatus
+from signatures.models import GeneTopEntry, Release, ReleaseStatus
 
 # Translator size per world size: `small` trains in a few minutes on 2 cores.
 TRANSLATOR_SIZE = {"tiny": "tiny", "demo": "small"}
 ADMIN_USER = "admin"
+PERT_TYPES = {"trt_cp": "chemical", "trt_xpr": "crispr"}  # the world's treatment types
 
 
 class Command(BaseCommand):
@@ -179,11 +180,9 @@ class Command(BaseCommand):
     # --- output ------------------------------------------------------------
 
     def _summary(self, world: dict, release: Release, password: str) -> None:
-        truth = pd.read_csv(world["truth"], sep="\t")
-        measured = truth[~truth["is_landmark"].astype(bool)] if "is_landmark" in truth else truth
-        example = (measured if len(measured) else truth).sort_values("effect", key=abs, ascending=False).iloc[0]
+        example = self._example(world, release)
         port = os.environ.get("PORT", "8000")  # bin/demo serves on $PORT
-        kind = "crispr" if example["pert_type"] == "trt_xpr" else "chemical"
+        kind = PERT_TYPES[example["pert_type"]]
         self.stdout.write(self.style.SUCCESS(
             f"\nThe demo is ready: release {release.name}, {release.n_signatures} signatures x {release.n_genes} genes."
         ))
@@ -191,6 +190,28 @@ class Command(BaseCommand):
         self.stdout.write(f"           (planted: {example['pert_iname']} pushes {example['symbol']} {example['direction']} in {example['cell_id']})")
         self.stdout.write(f"  Admin:   http://127.0.0.1:{port}/admin/   user {ADMIN_USER}, password {password}")
         self.stdout.write(f"  Data:    {self.root}")
+
+    def _example(self, world: dict, release: Release):
+        """A planted effect on a gene L1000 does not measure, to point a newcomer at.
+
+        The strongest such effect whose perturbagen tops the gene's precomputed
+        list in the planted cell line, so that the link shows what was planted;
+        the strongest one overall if none does.
+        """
+        truth = pd.read_csv(world["truth"], sep="\t")
+        candidates = truth[~truth["is_landmark"].astype(bool)].sort_values("effect", key=abs, ascending=False)
+        for effect in candidates.head(40).itertuples():
+            top = (
+                GeneTopEntry.objects.filter(
+                    release=release, gene_id=effect.entrez_id, pert_type=PERT_TYPES[effect.pert_type],
+                    direction=effect.direction, signature__cell_line__name=effect.cell_id, top_cd=True,
+                )
+                .order_by("-cd" if effect.direction == "up" else "cd")
+                .values_list("signature__pert_id", flat=True)[:1]
+            )
+            if list(top) == [effect.pert_id]:
+                return effect._asdict()
+        return candidates.iloc[0].to_dict()
 
     def _follow(self, job) -> None:
         """Wait for a job run by the Celery workers, showing its progress."""
