@@ -169,7 +169,7 @@ class TranslatorModelAdmin(admin.ModelAdmin):
         except (KeyError, TypeError):
             return "-"
 
-    @admin.action(description="Make active (used for new conversions)")
+    @admin.action(description="Make active (used for new conversions)", permissions=["change"])
     def make_active(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one translator to make active.", messages.ERROR)
@@ -233,14 +233,14 @@ class ConversionJobAdmin(admin.ModelAdmin):
     def chunks(self, obj):
         return f"{obj.chunks_done}/{obj.chunks_total}"
 
-    @admin.action(description="Cancel (running jobs stop after their current chunk)")
+    @admin.action(description="Cancel (running jobs stop after their current chunk)", permissions=["change"])
     def cancel(self, request, queryset):
         for job in queryset.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]):
             job.request_cancel()
             self.log_change(request, job, "Cancellation requested")
         self.message_user(request, "Cancellation requested; finished chunks are kept for a resume.")
 
-    @admin.action(description="Resume (failed, cancelled or orphaned jobs; finished chunks are kept)")
+    @admin.action(description="Resume (failed, cancelled or orphaned jobs; finished chunks are kept)", permissions=["change"])
     def resume(self, request, queryset):
         for job in queryset:
             try:
@@ -251,7 +251,7 @@ class ConversionJobAdmin(admin.ModelAdmin):
             self.log_change(request, job, "Resumed")
             self.message_user(request, f"{job} queued again.")
 
-    @admin.action(description="Reconvert with the active translator (a new job)")
+    @admin.action(description="Reconvert with the active translator (a new job)", permissions=["change"])
     def reconvert(self, request, queryset):
         translator = TranslatorModel.active()
         if translator is None:

@@ -68,7 +68,11 @@ class ReleaseAdmin(admin.ModelAdmin):
         context = {**self.admin_site.each_context(request), "title": "Compute a new release", "form": form, "opts": self.model._meta}
         return render(request, "admin/signatures/release/recompute.html", context)
 
-    @admin.action(description="Activate (serve in the search)")
+    def has_delete_files_permission(self, request):
+        # The stock delete stays off (it would leave the files behind); this action needs the same right.
+        return request.user.has_perm(f"{self.opts.app_label}.delete_{self.opts.model_name}")
+
+    @admin.action(description="Activate (serve in the search)", permissions=["change"])
     def activate_release(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one release to activate.", messages.ERROR)
@@ -82,7 +86,7 @@ class ReleaseAdmin(admin.ModelAdmin):
         self.log_change(request, release, "Activated")
         self.message_user(request, f"Release {release.name} is now active.")
 
-    @admin.action(description="Build the per-gene index (queued)")
+    @admin.action(description="Build the per-gene index (queued)", permissions=["change"])
     def build_index(self, request, queryset):
         from signatures.tasks import build_release_index
 
@@ -94,7 +98,7 @@ class ReleaseAdmin(admin.ModelAdmin):
             self.log_change(request, release, "Index build queued")
             self.message_user(request, f"Index build queued for {release.name}.")
 
-    @admin.action(description="Cancel the job")
+    @admin.action(description="Cancel the job", permissions=["change"])
     def cancel_jobs(self, request, queryset):
         for release in queryset.select_related("job"):
             job = getattr(release, "job", None)
@@ -103,7 +107,7 @@ class ReleaseAdmin(admin.ModelAdmin):
                 self.log_change(request, release, f"Cancellation of job {job.pk} requested")
                 self.message_user(request, f"Cancellation requested for {release.name}.")
 
-    @admin.action(description="Resume the failed or cancelled job")
+    @admin.action(description="Resume the failed or cancelled job", permissions=["change"])
     def resume_jobs(self, request, queryset):
         for release in queryset.select_related("job"):
             try:
@@ -114,7 +118,7 @@ class ReleaseAdmin(admin.ModelAdmin):
             self.log_change(request, release, f"Job {release.job.pk} resumed")
             self.message_user(request, f"Job for {release.name} resumed; finished batches are kept.")
 
-    @admin.action(description="Delete with files")
+    @admin.action(description="Delete with files", permissions=["delete_files"])
     def delete_with_files(self, request, queryset):
         for release in queryset:
             if release.is_active:
