@@ -212,7 +212,7 @@ class GeneListView(APIView):
         if len(q) > lookup.MAX_QUERY_LENGTH:
             raise ParseError(f"Parameter 'q' must be at most {lookup.MAX_QUERY_LENGTH} characters, found {len(q)}.")
         raw_limit = request.query_params.get("limit", "10")
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 50:
+        if not lookup.is_plain_number(raw_limit) or not 1 <= int(raw_limit) <= 50:
             raise ParseError(f"Parameter 'limit' must be a whole number between 1 and 50, found '{raw_limit[:40]}'.")
         results = lookup.autocomplete(q, limit=int(raw_limit))
         resolution = lookup.resolve(q, suggest=False)
@@ -266,9 +266,9 @@ class SignatureDetailView(APIView):
     @extend_schema(responses=inline_serializer("SignatureDetail", {**SignatureSerializer().get_fields(), "release": serializers.CharField()}))
     def get(self, request, sig_id):
         release = _active_release()
-        found = signature_rows(Signature.objects.filter(release=release, sig_id=sig_id)[:1])
+        found = sig_id.isprintable() and signature_rows(Signature.objects.filter(release=release, sig_id=sig_id)[:1])
         if not found:
-            raise NotFound(f"No signature '{sig_id[:200]}' in release {release.name}.")
+            raise NotFound(f"No signature {sig_id[:200]!r} in release {release.name}.")
         return Response({**signature_json(found[0]), "release": release.name})
 
 

@@ -60,7 +60,14 @@ class Resolution:
 
 
 def normalise_query(query) -> str:
-    return str(query or "").strip()[: MAX_QUERY_LENGTH + 1]
+    """Trimmed, without control characters (PostgreSQL text cannot hold NUL), cut just past the limit."""
+    text = "".join(ch for ch in str(query or "") if ch.isprintable())
+    return text.strip()[: MAX_QUERY_LENGTH + 1]
+
+
+def is_plain_number(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also accepts '²', which int() rejects."""
+    return text.isascii() and text.isdigit()
 
 
 def resolve(query, *, suggest: bool = True) -> Resolution:
@@ -69,7 +76,7 @@ def resolve(query, *, suggest: bool = True) -> Resolution:
     result = Resolution(query=q)
     if not q or len(q) > MAX_QUERY_LENGTH:
         return result
-    if q.isdigit():
+    if is_plain_number(q):
         gene = Gene.objects.filter(pk=int(q)).first() if len(q) <= 18 else None
         if gene is not None:
             result.matches = [Match(gene, "entrez", q)]
@@ -150,7 +157,7 @@ def autocomplete(query, *, limit: int = 10) -> list[dict]:
         return []
     key = q.upper()
     out: dict[int, dict] = {}
-    if q.isdigit() and len(q) <= 18:
+    if is_plain_number(q) and len(q) <= 18:
         for g in Gene.objects.filter(pk=int(q)):
             out[g.pk] = _suggestion(g, "entrez", q)
     symbols = (

@@ -74,3 +74,23 @@ def test_bad_requests_change_nothing(client, world):
 
 def test_unknown_download_format_is_a_404(client, world):
     assert client.get("/genes/STAT3/download.pdf").status_code == 404
+
+
+ODD_URLS = [
+    "/genes/?q=%C2%B2",  # superscript two: str.isdigit() is true, int() refuses it
+    "/genes/%C2%B2/",
+    "/api/genes/?q=%C2%B2",
+    "/api/genes/%C2%B2/",
+    "/api/genes/?q=STAT&limit=%C2%B2",
+    "/genes/?q=A%00B",  # NUL: PostgreSQL text cannot hold it
+    "/genes/A%00B/",
+    "/api/genes/?q=A%00",
+    "/api/genes/A%00/",
+    "/api/signatures/a%00b/",
+]
+
+
+@pytest.mark.parametrize("url", ODD_URLS)
+def test_odd_characters_in_queries_answer_400_or_404_never_500(client, world, url):
+    r = client.get(url)
+    assert r.status_code in (200, 400, 404), (url, r.status_code)
