@@ -53,6 +53,20 @@ class TopRows:
         return len(self.gene)
 
 
+def _order(key: torch.Tensor, sig: torch.Tensor) -> torch.Tensor:
+    """int64 keys that sort like (key descending, then store column ascending).
+
+    Many signatures tie (ranks are integers; a gene clipped to 0 has log2FC 0
+    in many of them) and torch.topk keeps an arbitrary subset of tied values;
+    this order breaks ties by column exactly as `search.ranking` does, so the
+    precomputed lists and the exact queries agree. float32 bits reinterpreted
+    as integers, with the low 31 bits of negatives flipped, sort like the floats.
+    """
+    bits = key.contiguous().view(torch.int32).to(torch.int64)
+    monotone = torch.where(bits < 0, bits ^ 0x7FFFFFFF, bits)
+    return (monotone << 32) + (0xFFFFFFFF - sig)
+
+
 class _List:
     """One running top-k list for all genes: keys and payloads, each (n_genes, <=k)."""
 
@@ -68,13 +82,14 @@ class _List:
         if key.shape[1] > k:
             # Pre-select the block's own top k first, so the payloads are
             # concatenated and gathered at width 2k rather than k + block.
-            pick = torch.topk(key, k, dim=1, largest=True, sorted=False).indices
+            pick = torch.topk(_order(key, sig), k, dim=1, largest=True, sorted=False).indices
             key, sig, cd, logfc, rank = (torch.gather(t, 1, pick) for t in (key, sig, cd, logfc, rank))
         key = torch.cat([self.key, key], dim=1)
+        sig = torch.cat([self.sig, sig], dim=1)
         width = min(k, key.shape[1])
-        best = torch.topk(key, width, dim=1, largest=True, sorted=False).indices  # (n_genes, width)
+        best = torch.topk(_order(key, sig), width, dim=1, largest=True, sorted=False).indices  # (n_genes, width)
         self.key = torch.gather(key, 1, best)
-        self.sig = torch.gather(torch.cat([self.sig, sig], dim=1), 1, best)
+        self.sig = torch.gather(sig, 1, best)
         self.cd = torch.gather(torch.cat([self.cd, cd], dim=1), 1, best)
         self.logfc = torch.gather(torch.cat([self.logfc, logfc], dim=1), 1, best)
         self.rank = torch.gather(torch.cat([self.rank, rank], dim=1), 1, best)
