@@ -6,11 +6,16 @@ chunk and beat a heartbeat so that a job whose worker died can be detected and
 resumed from its last finished chunk.
 """
 
+import contextlib
+import logging
+import threading
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
+
+log = logging.getLogger(__name__)
 
 
 class JobStatus(models.TextChoices):
@@ -118,6 +123,36 @@ class Job(models.Model):
     @property
     def is_orphaned(self) -> bool:
         return self.status == JobStatus.RUNNING and (self.heartbeat_at is None or self.heartbeat_at < timezone.now() - STALE_AFTER)
+
+
+@contextlib.contextmanager
+def keep_alive(job: Job, *, every: float = 60.0):
+    """Beat the job's heartbeat from a thread while a long step without chunks runs.
+
+    Merging a release or building its index can take hours in one transaction,
+    where the step's own updates are invisible to other processes; without a
+    beat the job would look orphaned and could be resumed a second time. The
+    thread has its own database connection, so its updates commit at once.
+    """
+    stop = threading.Event()
+
+    def beat():
+        try:
+            while not stop.wait(every):
+                try:
+                    type(job).objects.filter(pk=job.pk).update(heartbeat_at=timezone.now())
+                except DatabaseError as exc:  # e.g. SQLite locked by the step itself: try again next time
+                    log.warning("heartbeat of %s %s not recorded: %s", type(job).__name__, job.pk, exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{type(job).__name__}-{job.pk}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 class JobCancelled(Exception):

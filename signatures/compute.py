@@ -43,7 +43,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from conversion.models import Dataset, resolve_data_path
-from l1kweb.jobs import JobCancelled, JobStatus
+from l1kweb.jobs import JobCancelled, JobStatus, keep_alive
 from signatures.batches import BatchPlan, batch_from_dict, batch_to_dict, compute_batch as compute_batch_values, plan_batches
 from signatures.models import BatchStatus, CellLine, JobStage, Release, ReleaseStatus, Signature, SignatureBatch, SignatureJob
 from signatures.store import StoreWriter
@@ -307,10 +307,12 @@ def finish_job(job_id: int, *, progress=None) -> dict:
     release = job.release
     try:
         job.beat(message="Merging batch chunks into the release stores.")
-        n = merge(release, progress=progress)
+        with keep_alive(job):
+            n = merge(release, progress=progress)
         SignatureJob.objects.filter(pk=job.pk).update(stage=JobStage.INDEX)
         job.beat(message=f"Stores written: {n} signatures x {release.n_genes} genes. Building the per-gene index.")
-        n_rows = build_index(release, progress=progress)
+        with keep_alive(job):
+            n_rows = build_index(release, progress=progress)
         SignatureJob.objects.filter(pk=job.pk).update(stage=JobStage.DONE)
         job.append_log(f"Index built: {n_rows} rows.")
         job.finish()

@@ -17,13 +17,17 @@ def compute_signature_batch(job_id: int, index: int) -> dict:
     return compute.compute_batch(job_id, index)
 
 
-@shared_task(name="signatures.tasks.finish_signature_job")
+# Merging and indexing a full release take hours (docs/real-data.md): above the default limit.
+LONG_STEP_LIMIT = 48 * 3600
+
+
+@shared_task(name="signatures.tasks.finish_signature_job", time_limit=LONG_STEP_LIMIT, soft_time_limit=LONG_STEP_LIMIT - 60)
 def finish_signature_job(job_id: int) -> dict:
     """Merge the chunks into the release stores, load Signature rows, build the per-gene index."""
     return compute.finish_job(job_id)
 
 
-@shared_task(name="signatures.tasks.build_release_index")
+@shared_task(name="signatures.tasks.build_release_index", time_limit=LONG_STEP_LIMIT, soft_time_limit=LONG_STEP_LIMIT - 60)
 def build_release_index(release_id: int) -> dict:
     """Rebuild one release's per-gene index (admin action)."""
     from signatures.index import build_index
