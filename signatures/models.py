@@ -49,6 +49,20 @@ class Release(models.Model):
     def __str__(self):
         return self.name
 
+    def check_files(self) -> None:
+        """The stores on disk are complete and hold exactly this release's signatures."""
+        from conversion.models import resolve_data_path
+        from signatures.store import StoreError, open_store
+
+        try:
+            with open_store(resolve_data_path(self.directory)) as store:
+                stored = store.n_signatures
+        except (StoreError, OSError) as exc:
+            raise ValueError(f"Release {self.name}: its signature stores cannot be read ({exc}).") from None
+        rows = self.signatures.count()
+        if not stored == rows == self.n_signatures:
+            raise ValueError(f"Release {self.name}: the stores hold {stored} signatures, the database {rows} and the release record {self.n_signatures}; recompute it.")
+
     @classmethod
     def active(cls):
         return cls.objects.filter(is_active=True).select_related("dataset").first()
@@ -57,6 +71,7 @@ class Release(models.Model):
         """The one atomic switch: only a complete release with its index is ever served."""
         if self.status != ReleaseStatus.COMPLETE or not self.index_built:
             raise ValueError(f"Release {self.name} is {self.status} (index built: {self.index_built}); only a complete release with its index can be activated.")
+        self.check_files()
         with transaction.atomic():
             Release.objects.select_for_update().filter(is_active=True).exclude(pk=self.pk).update(is_active=False)
             Release.objects.filter(pk=self.pk).update(is_active=True, activated_at=timezone.now())

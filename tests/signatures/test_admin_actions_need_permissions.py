@@ -47,3 +47,4 @@ def test_staff_with_delete_permission_may_delete_with_files(client, django_user_
     admin.post(reverse("admin:signatures_release_changelist"), {"action": "delete_with_files", "_selected_action": [release.pk]})
     assert not Release.objects.filter(pk=release.pk).exists()
     assert not directory.exists()
+
