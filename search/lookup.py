@@ -101,7 +101,7 @@ def resolve(query, *, suggest: bool = True) -> Resolution:
         by_gene.setdefault(a.gene_id, Match(a.gene, a.kind, a.alias))
     matches = list(by_gene.values())
     if len(matches) > 1:
-        # A previous symbol outranks a loose synonym; then prefer genes the model predicts.
+        # A previous symbol outranks a loose synonym.
         previous = [m for m in matches if m.via == AliasKind.PREVIOUS]
         if len(previous) == 1:
             matches = previous
