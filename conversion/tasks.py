@@ -19,7 +19,7 @@ from django.db import transaction
 from conversion.datasets import load_metadata, register_dataset
 from conversion.models import ConversionJob, DatasetKind, TrainingJob, TranslatorModel, resolve_data_path
 from conversion.formats.errors import FormatError
-from l1kweb.jobs import STALE_AFTER, JobCancelled, JobStatus
+from l1kweb.jobs import STALE_AFTER, JobCancelled, JobStatus, keep_alive
 
 logger = logging.getLogger(__name__)
 
@@ -88,17 +88,19 @@ def convert_job(job: ConversionJob, *, progress=None) -> dict:
         if progress:
             progress(done, total)
 
-    summary = convert_file(
-        bundle, job.dataset.file, out, chunk_size=job.chunk_size, device=job.device, float16=job.float16,
-        progress=on_chunk, start_chunk=job.chunks_done,
-    )
-    metadata = load_metadata(job.dataset) if job.dataset.metadata_path else None
-    with transaction.atomic():
-        output = register_dataset(
-            job.output_name, out, kind=DatasetKind.RNASEQ_LIKE, metadata=metadata, source=job.dataset, translator=job.translator,
-            description=f"{job.dataset.name} converted by {job.translator} (job {job.pk}).",
+    # Assembling the parts into one GCTX and registering it have no chunks to beat on.
+    with keep_alive(job):
+        summary = convert_file(
+            bundle, job.dataset.file, out, chunk_size=job.chunk_size, device=job.device, float16=job.float16,
+            progress=on_chunk, start_chunk=job.chunks_done,
         )
-        ConversionJob.objects.filter(pk=job.pk).update(output=output)
+        metadata = load_metadata(job.dataset) if job.dataset.metadata_path else None
+        with transaction.atomic():
+            output = register_dataset(
+                job.output_name, out, kind=DatasetKind.RNASEQ_LIKE, metadata=metadata, source=job.dataset, translator=job.translator,
+                description=f"{job.dataset.name} converted by {job.translator} (job {job.pk}).",
+            )
+            ConversionJob.objects.filter(pk=job.pk).update(output=output)
     job.append_log(
         f"Done: {summary['n_profiles']} profiles x {summary['n_genes']} genes in {summary['seconds']} s "
         f"({summary['chunks_computed']} chunks computed now, {summary['chunks'] - summary['chunks_computed']} reused); registered as {output.name}."
