@@ -48,24 +48,29 @@ def _recheck_later(task, job) -> None:
         task.apply_async((job.pk,), countdown=int(STALE_AFTER.total_seconds()) + 60)
 
 
+def _run_claimed(task, job, work, *, kept: str) -> dict:
+    """Claim `job` and run `work(job)`; record a cancel, or a failure that retrying cannot fix."""
+    if not job.claim(worker=f"{socket.gethostname()}:{task.request.hostname or 'local'}"):
+        _recheck_later(task, job)
+        return {"job": job.pk, "claimed": False, "status": job.status}
+    try:
+        return work(job)
+    except JobCancelled:
+        job.mark_cancelled()
+        job.append_log(f"Cancelled; {kept} are kept for a resume.")
+        return {"job": job.pk, "status": job.status}
+    except (FormatError, ValueError, OSError) as exc:
+        # Bad input or a bad bundle: retrying will not help; the admin sees the sentence.
+        logger.warning("%s %s failed: %s", type(job).__name__, job.pk, exc)
+        job.fail(str(exc))
+        job.append_log(f"Failed: {exc}")
+        return {"job": job.pk, "status": job.status}
+
+
 @shared_task(name="conversion.tasks.run_conversion", ignore_result=False)
 def run_conversion(job_id: int) -> dict:
     job = ConversionJob.objects.select_related("dataset", "translator").get(pk=job_id)
-    if not job.claim(worker=f"{socket.gethostname()}:{run_conversion.request.hostname or 'local'}"):
-        _recheck_later(run_conversion, job)
-        return {"job": job_id, "claimed": False, "status": job.status}
-    try:
-        return convert_job(job)
-    except JobCancelled:
-        job.mark_cancelled()
-        job.append_log("Cancelled; finished chunks are kept for a resume.")
-        return {"job": job_id, "status": job.status}
-    except (FormatError, ValueError, OSError) as exc:
-        # Bad input or a bad bundle: retrying will not help; the admin sees the sentence.
-        logger.warning("Conversion job %s failed: %s", job_id, exc)
-        job.fail(str(exc))
-        job.append_log(f"Failed: {exc}")
-        return {"job": job_id, "status": job.status}
+    return _run_claimed(run_conversion, job, convert_job, kept="finished chunks")
 
 
 def convert_job(job: ConversionJob, *, progress=None) -> dict:
@@ -112,20 +117,7 @@ def convert_job(job: ConversionJob, *, progress=None) -> dict:
 @shared_task(name="conversion.tasks.run_training", ignore_result=False)
 def run_training(job_id: int) -> dict:
     job = TrainingJob.objects.get(pk=job_id)
-    if not job.claim(worker=f"{socket.gethostname()}:{run_training.request.hostname or 'local'}"):
-        _recheck_later(run_training, job)
-        return {"job": job_id, "claimed": False, "status": job.status}
-    try:
-        return train_job(job)
-    except JobCancelled:
-        job.mark_cancelled()
-        job.append_log("Cancelled; epoch checkpoints are kept for a resume.")
-        return {"job": job_id, "status": job.status}
-    except (FormatError, ValueError, OSError) as exc:
-        logger.warning("Training job %s failed: %s", job_id, exc)
-        job.fail(str(exc))
-        job.append_log(f"Failed: {exc}")
-        return {"job": job_id, "status": job.status}
+    return _run_claimed(run_training, job, train_job, kept="epoch checkpoints")
 
 
 def train_job(job: TrainingJob) -> dict:
