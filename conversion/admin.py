@@ -193,45 +193,29 @@ class ConversionJobForm(forms.ModelForm):
         self.fields["output_name"].help_text = "Name of the output dataset; default <dataset>-<translator>-<version>. Reusing a name reconverts it."
 
 
-@admin.register(ConversionJob)
-class ConversionJobAdmin(admin.ModelAdmin):
-    list_display = ("id", "dataset", "translator", "status", "progress_bar", "chunks", "created_by", "created_at", "finished_at")
-    list_filter = ("status",)
-    list_select_related = ("dataset", "translator", "created_by")
-    readonly_fields = ("dataset", "translator", "output", "output_name", "output_path", "chunk_size", "float16", "device", "status", "progress_bar",
-                       "chunks_done", "chunks_total", "worker", "created_by", "created_at", "started_at", "heartbeat_at", "finished_at",
-                       "cancel_requested", "error", "log")
-    actions = ["cancel", "resume", "reconvert"]
+class JobAdmin(admin.ModelAdmin):
+    """A job is created through `add_form`, then read-only: it changes only through the actions."""
+
+    add_form: type[forms.ModelForm]
+    actions = ["cancel", "resume"]
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
-            kwargs["form"] = ConversionJobForm
+            kwargs["form"] = self.add_form
         return super().get_form(request, obj, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj else ()
 
     def get_fields(self, request, obj=None):
-        return self.readonly_fields if obj else ConversionJobForm.Meta.fields
+        return self.readonly_fields if obj else self.add_form.Meta.fields
 
     def has_delete_permission(self, request, obj=None):
-        return False  # the job table is the record of what produced each dataset
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            return  # jobs change only through the actions
-        obj.created_by = request.user
-        obj.chunks_total = obj.plan_chunks()
-        obj.save()
-        obj.enqueue()
+        return False  # the job table is the record of what produced each dataset and model
 
     @admin.display(description="progress")
     def progress_bar(self, obj):
         return format_html('<progress value="{}" max="100"></progress> {}%', round(obj.progress * 100), round(obj.progress * 100))
-
-    @admin.display(description="chunks")
-    def chunks(self, obj):
-        return f"{obj.chunks_done}/{obj.chunks_total}"
 
     @admin.action(description="Cancel (running jobs stop after their current chunk)", permissions=["change"])
     def cancel(self, request, queryset):
@@ -250,6 +234,30 @@ class ConversionJobAdmin(admin.ModelAdmin):
                 continue
             self.log_change(request, job, "Resumed")
             self.message_user(request, f"{job} queued again.")
+
+
+@admin.register(ConversionJob)
+class ConversionJobAdmin(JobAdmin):
+    list_display = ("id", "dataset", "translator", "status", "progress_bar", "chunks", "created_by", "created_at", "finished_at")
+    list_filter = ("status",)
+    list_select_related = ("dataset", "translator", "created_by")
+    readonly_fields = ("dataset", "translator", "output", "output_name", "output_path", "chunk_size", "float16", "device", "status", "progress_bar",
+                       "chunks_done", "chunks_total", "worker", "created_by", "created_at", "started_at", "heartbeat_at", "finished_at",
+                       "cancel_requested", "error", "log")
+    add_form = ConversionJobForm
+    actions = ["cancel", "resume", "reconvert"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return  # jobs change only through the actions
+        obj.created_by = request.user
+        obj.chunks_total = obj.plan_chunks()
+        obj.save()
+        obj.enqueue()
+
+    @admin.display(description="chunks")
+    def chunks(self, obj):
+        return f"{obj.chunks_done}/{obj.chunks_total}"
 
     @admin.action(description="Reconvert with the active translator (a new job)", permissions=["change"])
     def reconvert(self, request, queryset):
@@ -282,26 +290,12 @@ class TrainingJobForm(forms.ModelForm):
 
 
 @admin.register(TrainingJob)
-class TrainingJobAdmin(admin.ModelAdmin):
+class TrainingJobAdmin(JobAdmin):
     list_display = ("id", "name", "version", "size", "status", "progress_bar", "epochs_done", "translator", "created_by", "created_at")
     list_filter = ("status", "size")
     readonly_fields = (*TrainingJobForm.Meta.fields, "status", "progress_bar", "chunks_done", "chunks_total", "translator", "worker",
                        "created_by", "created_at", "started_at", "heartbeat_at", "finished_at", "cancel_requested", "error", "log")
-    actions = ["cancel", "resume"]
-
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = TrainingJobForm
-        return super().get_form(request, obj, **kwargs)
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.readonly_fields if obj else ()
-
-    def get_fields(self, request, obj=None):
-        return self.readonly_fields if obj else TrainingJobForm.Meta.fields
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    add_form = TrainingJobForm
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -310,13 +304,6 @@ class TrainingJobAdmin(admin.ModelAdmin):
         obj.save()
         obj.enqueue()
 
-    @admin.display(description="progress")
-    def progress_bar(self, obj):
-        return ConversionJobAdmin.progress_bar(self, obj)
-
     @admin.display(description="epochs")
     def epochs_done(self, obj):
         return f"{obj.chunks_done}/{obj.chunks_total}"
-
-    cancel = ConversionJobAdmin.cancel
-    resume = ConversionJobAdmin.resume
