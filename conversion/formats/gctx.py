@@ -159,14 +159,17 @@ class GctxReader:
         out[:] = sorted_block[inverse]
         return out
 
+    def _damaged(self, lo: int, hi: int, exc: OSError) -> FormatError:
+        return FormatError(
+            f"GCTX file {self.path}: could not read samples {lo}..{hi - 1}; the file looks truncated or damaged ({exc}).",
+            path=self.path,
+        )
+
     def _read_span(self, lo: int, hi: int, row_pos: np.ndarray | None) -> np.ndarray:
         try:
             block = self._matrix[lo:hi]  # (hi - lo, n_rows)
         except OSError as exc:
-            raise FormatError(
-                f"GCTX file {self.path}: could not read samples {lo}..{hi - 1}; the file looks truncated or damaged ({exc}).",
-                path=self.path,
-            ) from None
+            raise self._damaged(lo, hi, exc) from None
         if row_pos is not None:
             block = block[:, row_pos]
         return np.asarray(block, dtype=np.float32)
@@ -197,10 +200,7 @@ class GctxReader:
                 try:
                     self._matrix.read_direct(block, np.s_[lo:hi])
                 except OSError as exc:
-                    raise FormatError(
-                        f"GCTX file {self.path}: could not read samples {lo}..{hi - 1}; the file looks truncated or damaged ({exc}).",
-                        path=self.path,
-                    ) from None
+                    raise self._damaged(lo, hi, exc) from None
                 if row_pos is not None:
                     block = block[:, row_pos]
             yield lo, self.col_ids[lo:hi], block
