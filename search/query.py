@@ -317,20 +317,15 @@ def run_lists(release, gene, params: SearchParams, lists: Sequence[tuple[tuple[s
     top_n = int((release.params or {}).get("top_n", DEFAULT_TOP_N))
     use_index = release.index_built and not params.filtered and params.offset + params.limit <= top_n
     out = [HitList(pert_types=types, direction=direction, metric=params.metric, offset=params.offset, limit=params.limit) for types, direction in lists]
-    if not (use_index and _fill_from_index(release, gene, params, out, top_n)):
-        out = [HitList(pert_types=types, direction=direction, metric=params.metric, offset=params.offset, limit=params.limit) for types, direction in lists]
+    if use_index:
+        _fill_from_index(release, gene, params, out, top_n)
+    else:
         _fill_from_store(release, gene, params, out)
     return out
 
 
-def _fill_from_index(release, gene, params: SearchParams, out: list[HitList], top_n: int) -> bool:
-    """Fill the lists from the top lists; False when they cannot answer exactly (read the store instead).
-
-    A top list by log2FC may hold signatures whose CD has the other sign
-    (the index keeps them, flagged discordant); here a list's direction is
-    the CD sign, so those rows are dropped, and a full list that lost rows is
-    only exact down to the rows it kept.
-    """
+def _fill_from_index(release, gene, params: SearchParams, out: list[HitList], top_n: int) -> None:
+    """Fill the lists from the precomputed top lists (every row's CD has its list's sign: signatures.topk)."""
     types = sorted({t for hl in out for t in hl.pert_types})
     directions = sorted({hl.direction for hl in out})
     rows = GeneTopEntry.objects.filter(release=release, gene_id=gene.pk, pert_type__in=types, direction__in=directions, **{f"top_{params.metric}": True}).values_list(
@@ -340,13 +335,8 @@ def _fill_from_index(release, gene, params: SearchParams, out: list[HitList], to
     for row in rows:
         grouped.setdefault((row[0], row[1]), []).append(row)
     for hl in out:
-        raw = [e for t in hl.pert_types for e in grouped.get((t, hl.direction), [])]
-        entries = [e for e in raw if (e[2] > 0 if hl.direction == "up" else e[2] < 0)]
+        entries = [e for t in hl.pert_types for e in grouped.get((t, hl.direction), [])]
         full = any(len(grouped.get((t, hl.direction), [])) >= top_n for t in hl.pert_types)
-        if full and len(entries) < len(raw):
-            kept_per_type = min(sum(1 for e in entries if e[0] == t) for t in hl.pert_types)
-            if params.offset + params.limit > kept_per_type:
-                return False
         hl.source, hl.total, hl.total_exact = "index", len(entries), not full
         if not entries:
             continue
@@ -355,7 +345,6 @@ def _fill_from_index(release, gene, params: SearchParams, out: list[HitList], to
         order = np.lexsort((np.array([e[6] for e in entries], dtype=np.int64), key))  # e[6]: the signature's column
         page = [entries[i] for i in order[params.offset : params.offset + params.limit]]
         hl.hits = [Hit(signature=SignatureRow._make(e[5:]), cd=float(e[2]), logfc=float(e[3]), rank=int(e[4])) for e in page]
-    return True
 
 
 def _signature_filter(release, params: SearchParams, types) -> dict:
