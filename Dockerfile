@@ -2,13 +2,15 @@
 # wheel is the CUDA build, so the same image runs on the GPU worker.
 FROM python:3.11-slim-bookworm
 
+# Production settings unless the environment says otherwise: the site then
+# refuses to start without SECRET_KEY and ALLOWED_HOSTS (docs/deployment.md).
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
-    DATA_DIR=/data STATIC_ROOT=/app/staticfiles
+    L1KWEB_ENV=production DATA_DIR=/data STATIC_ROOT=/app/staticfiles
 
 RUN apt-get update && apt-get install -y --no-install-recommends libpq5 curl \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 1000 l1kweb \
-    && mkdir -p /data /app && chown l1kweb:l1kweb /data /app
+    && mkdir -p /data /app && chown l1kweb:l1kweb /data
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
@@ -17,8 +19,11 @@ COPY conversion conversion
 COPY signatures signatures
 COPY search search
 RUN pip install "torch==2.13.0" && pip install .
-COPY --chown=l1kweb:l1kweb . .
-RUN SECRET_KEY=collectstatic python manage.py collectstatic --noinput
+# The code and the collected static files belong to root: the runtime user can
+# read them but write only under DATA_DIR.
+COPY . .
+RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
+    && chmod -R a-w,a+rX /app
 
 USER l1kweb
 EXPOSE 8000

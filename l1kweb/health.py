@@ -1,4 +1,8 @@
-"""/healthz: is the database, the broker and the data directory usable?"""
+"""/healthz: is the database, the broker and the data directory usable?
+
+Anyone may ask; only staff see the details (engine, paths, exception text),
+since those describe the server to whoever probes it.
+"""
 
 import os
 import time
@@ -50,5 +54,7 @@ def healthz(request):
         result["ms"] = round((time.monotonic() - started) * 1000, 1)
         results[name] = result
     down = [name for name, result in results.items() if not result["ok"]]
+    if not (request.user.is_authenticated and request.user.is_staff):
+        results = {name: {"ok": result["ok"]} for name, result in results.items()}
     body = {"status": "down" if down else "ok", "failing": down, "checks": results}
     return JsonResponse(body, status=503 if down else 200)

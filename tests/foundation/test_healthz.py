@@ -2,9 +2,9 @@ import pytest
 
 
 @pytest.mark.django_db
-def test_healthz_reports_ok_with_every_part_up(client, settings):
+def test_healthz_reports_ok_with_every_part_up(admin_client, settings):
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
-    response = client.get("/healthz")
+    response = admin_client.get("/healthz")
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
@@ -25,8 +25,22 @@ def test_healthz_is_503_naming_the_broker_when_it_is_unreachable(client, setting
 
 
 @pytest.mark.django_db
-def test_healthz_is_503_when_data_dir_is_missing(client, settings, tmp_path):
+def test_healthz_is_503_when_data_dir_is_missing(admin_client, settings, tmp_path):
     settings.DATA_DIR = tmp_path / "does-not-exist"
-    response = client.get("/healthz")
+    response = admin_client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["failing"] == ["data_dir"]
+    assert "does-not-exist" in response.json()["checks"]["data_dir"]["error"]
+
+
+@pytest.mark.django_db
+def test_healthz_shows_anonymous_callers_no_paths_or_exception_text(client, settings, tmp_path):
+    settings.DATA_DIR = tmp_path / "secret-location"
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failing"] == ["broker", "data_dir"]
+    assert body["checks"] == {"database": {"ok": True}, "broker": {"ok": False}, "data_dir": {"ok": False}}
+    assert "secret-location" not in response.content.decode()
+    assert "Error" not in response.content.decode()
