@@ -32,6 +32,15 @@ def table_rows(hit_lists) -> list[list]:
     return rows
 
 
+# A text cell starting with one of these is read as a formula by spreadsheet
+# programs (CSV injection); such cells are prefixed with a quote.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def _cell(value) -> str:
     if value is None:
         return ""
@@ -39,7 +48,21 @@ def _cell(value) -> str:
         return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:.6g}"
+    if isinstance(value, str):
+        return _text(value)
     return str(value)
+
+
+def _xlsx_cell(ws, value):
+    """Numbers stay numbers; text is always a string cell, never a formula."""
+    from openpyxl.cell import WriteOnlyCell
+
+    if isinstance(value, bool):
+        value = "yes" if value else "no"
+    cell = WriteOnlyCell(ws, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"
+    return cell
 
 
 def render(fmt: str, header: str, hit_lists) -> bytes:
@@ -50,16 +73,18 @@ def render(fmt: str, header: str, hit_lists) -> bytes:
 
         wb = Workbook(write_only=True)
         ws = wb.create_sheet("signatures")
-        ws.append([header])
+        ws.append([_xlsx_cell(ws, header)])
         ws.append(COLUMNS)
         for row in rows:
-            ws.append(["yes" if v is True else "no" if v is False else v for v in row])
+            ws.append([_xlsx_cell(ws, v) for v in row])
         buf = io.BytesIO()
         wb.save(buf)
         return buf.getvalue()
     text = io.StringIO()
-    writer = csv.writer(text, delimiter="\t" if fmt == "tsv" else ",", lineterminator="\n")
-    text.write(f"# {header}\n")
+    # CRLF line ends (RFC 4180): a cell holding a CR or LF is then quoted, so it
+    # can never start a row of its own.
+    writer = csv.writer(text, delimiter="\t" if fmt == "tsv" else ",", lineterminator="\r\n")
+    text.write(f"# {header}\r\n")
     writer.writerow(COLUMNS)
     for row in rows:
         writer.writerow([_cell(v) for v in row])

@@ -46,3 +46,23 @@ def test_excel_download_holds_the_same_table(client, world):
     assert values[0][0].startswith("l1kweb release r1; model two-step 1.0 (tiny)")
     assert list(values[1]) == COLUMNS
     assert len(values) == 2 + 4 * 4  # two types x two directions x 4 rows
+
+
+@pytest.mark.parametrize("hostile", ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1+2", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"])
+def test_text_cells_that_a_spreadsheet_would_run_as_formulas_are_neutralised(client, world, hostile):
+    from signatures.models import Signature
+
+    Signature.objects.update(pert_name=hostile)
+    for fmt, delimiter in (("csv", ","), ("tsv", "\t")):
+        body = client.get(f"/genes/STAT3/download.{fmt}").content.decode().split("\r\n", 1)[1]
+        rows = list(csv.DictReader(io.StringIO(body, newline=""), delimiter=delimiter))
+        assert rows and {r["perturbagen"] for r in rows} == {"'" + hostile}
+        # Numbers are still plain numbers, negative ones included.
+        assert any(float(r["cd"]) < 0 for r in rows) and all(not r["cd"].startswith("'") for r in rows)
+    sheet = load_workbook(io.BytesIO(client.get("/genes/STAT3/download.xlsx").content)).active
+    header = [c.value for c in next(sheet.iter_rows(min_row=2, max_row=2))]
+    cells = [row for row in sheet.iter_rows(min_row=3)]
+    name_cells = [row[header.index("perturbagen")] for row in cells]
+    # XML keeps a CR as a line break, so the text is compared without its leading white space.
+    assert name_cells and all(c.data_type == "s" and c.value.lstrip() == hostile.lstrip() for c in name_cells)
+    assert all(isinstance(row[header.index("cd")].value, float) for row in cells)
