@@ -10,6 +10,7 @@ the local plotly.min.js.
 from __future__ import annotations
 
 import math
+from html import escape
 
 UP_RGB = (31, 95, 191)  # the site's --up blue
 DOWN_RGB = (192, 57, 43)  # --down red
@@ -26,6 +27,16 @@ def shade(rgb: tuple[int, int, int], strength: float) -> str:
 
 def _fmt(x) -> str:
     return "" if x is None else (f"{x:g}")
+
+
+def _hover(p: dict) -> str:
+    """Hover text in Plotly's HTML subset; names and units are escaped, so a
+    perturbagen called "<a href=...>" is shown as text, never as a link."""
+    name, cell, dose_unit, time_unit = (escape(str(p.get(k) or "")) for k in ("perturbagen", "cell_line", "dose_unit", "time_unit"))
+    return (
+        f"{name}<br>cell line {cell}<br>dose {_fmt(p.get('dose'))} {dose_unit}"
+        f"<br>time {_fmt(p.get('time'))} {time_unit}<br>CD {p['cd']:.4g}<br>log2FC {p['logfc']:.4g}<br>rank {p['rank']}"
+    )
 
 
 def volcano_figure(points: list[dict], *, title: str = "") -> dict:
@@ -55,11 +66,7 @@ def volcano_figure(points: list[dict], *, title: str = "") -> dict:
                 "x": [round(p["logfc"], 6) for p in pts],
                 "y": [round(abs(p["cd"]), 6) for p in pts],
                 "customdata": [p["sig_id"] for p in pts],
-                "text": [
-                    f"{p['perturbagen']}<br>cell line {p['cell_line']}<br>dose {_fmt(p.get('dose'))} {p.get('dose_unit', '')}"
-                    f"<br>time {_fmt(p.get('time'))} {p.get('time_unit', '')}<br>CD {p['cd']:.4g}<br>log2FC {p['logfc']:.4g}<br>rank {p['rank']}"
-                    for p in pts
-                ],
+                "text": [_hover(p) for p in pts],
                 "hovertemplate": "%{text}<extra></extra>",
                 "marker": {"color": colors, "size": 9, "line": {"width": 0.5, "color": "rgb(80,80,80)"}},
             }

@@ -28,3 +28,10 @@ def test_points_go_to_concordant_and_discordant_traces_with_their_colours():
 def test_empty_figure_is_valid():
     fig = volcano_figure([])
     assert [t["x"] for t in fig["data"]] == [[], [], []]
+
+
+def test_hover_text_shows_markup_in_names_as_text():
+    hostile = dict(_p("a", 0.5, 2.0, "up"), perturbagen="<a href='javascript:alert(1)'>x</a>", cell_line="<b>A549</b>", dose_unit="<i>uM")
+    text = volcano_figure([hostile])["data"][0]["text"][0]
+    assert "<a" not in text and "<b>" not in text and "<i>" not in text
+    assert text.startswith("&lt;a href=&#x27;javascript:alert(1)&#x27;&gt;x&lt;/a&gt;<br>cell line &lt;b&gt;A549&lt;/b&gt;")
