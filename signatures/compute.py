@@ -39,11 +39,12 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
 from conversion.models import Dataset, resolve_data_path
-from l1kweb.jobs import JobCancelled, JobStatus, keep_alive
+from l1kweb.jobs import STALE_AFTER, JobCancelled, JobStatus, keep_alive
 from signatures.batches import BatchPlan, batch_from_dict, batch_to_dict, compute_batch as compute_batch_values, plan_batches
 from signatures.models import BatchStatus, CellLine, JobStage, Release, ReleaseStatus, Signature, SignatureBatch, SignatureJob
 from signatures.store import StoreWriter
@@ -111,7 +112,7 @@ def resume_job(job: SignatureJob, *, enqueue: bool = True) -> None:
         raise ComputeError(f"Signature job {job.pk} is running (last heartbeat {job.heartbeat_at}); cancel it first or wait.")
     with transaction.atomic():
         job.requeue()
-        SignatureJob.objects.filter(pk=job.pk).update(stage=JobStage.BATCHES)
+        SignatureJob.objects.filter(pk=job.pk).update(stage=JobStage.BATCHES, finish_claimed_at=None)
         Release.objects.filter(pk=job.release_id).update(status=ReleaseStatus.BUILDING)
         if enqueue:
             from signatures.tasks import run_signature_job
@@ -299,17 +300,40 @@ def _fail(job: SignatureJob, exc: Exception, *, where: str = "") -> None:
     Release.objects.filter(pk=job.release_id, is_active=False).update(status=ReleaseStatus.FAILED)
 
 
+def _claim_finish(job_id: int) -> bool:
+    """True for the one caller that may merge and index: the job runs, its batches
+    are done, its release is not served, and no live finish step holds the claim
+    (one whose heartbeat stopped, a killed worker's, may be taken over)."""
+    now = timezone.now()
+    unclaimed = Q(finish_claimed_at__isnull=True) | Q(heartbeat_at__lt=now - STALE_AFTER)
+    return bool(
+        SignatureJob.objects.filter(unclaimed, pk=job_id, status=JobStatus.RUNNING, stage__in=[JobStage.MERGE, JobStage.INDEX], release__is_active=False)
+        .update(finish_claimed_at=now, heartbeat_at=now)
+    )
+
+
 def finish_job(job_id: int, *, progress=None) -> dict:
-    """Merge the chunks into the release stores, load Signature rows, build the index."""
+    """Merge the chunks into the release stores, load Signature rows, build the index.
+
+    Runs once per job: a repeated delivery of this step (Celery redelivers an
+    unacknowledged task) finds the claim taken, the job done or the release
+    active, and returns without touching the stores.
+    """
     from signatures.index import build_index
 
+    if not _claim_finish(job_id):
+        return {"job": job_id, "claimed": False}
     job = SignatureJob.objects.select_related("release__dataset").get(pk=job_id)
     release = job.release
     try:
-        job.beat(message="Merging batch chunks into the release stores.")
-        with keep_alive(job):
-            n = merge(release, progress=progress)
-        SignatureJob.objects.filter(pk=job.pk).update(stage=JobStage.INDEX)
+        if job.stage == JobStage.MERGE or release.status != ReleaseStatus.COMPLETE:
+            job.beat(message="Merging batch chunks into the release stores.")
+            with keep_alive(job):
+                n = merge(release, progress=progress)
+            SignatureJob.objects.filter(pk=job.pk).update(stage=JobStage.INDEX)
+        else:
+            n = release.n_signatures
+            job.beat(message="Stores already merged by an earlier run; building the index again.")
         job.beat(message=f"Stores written: {n} signatures x {release.n_genes} genes. Building the per-gene index.")
         with keep_alive(job):
             n_rows = build_index(release, progress=progress)

@@ -165,6 +165,9 @@ class SignatureJob(Job):
     # The merge is claimed by one conditional UPDATE batches -> merge, so that
     # of several batch tasks finishing together exactly one starts it.
     stage = models.CharField(max_length=16, choices=JobStage.choices, default=JobStage.BATCHES)
+    # Set by the one finish step that claims the merge and index (a conditional
+    # UPDATE); a redelivered copy of that task finds it set and does nothing.
+    finish_claimed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return f"Signatures {self.pk} for {self.release}"

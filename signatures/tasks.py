@@ -1,6 +1,7 @@
 """Celery tasks (queue `signatures`): each takes primary keys, calls signatures.compute, returns a tiny dict."""
 
 from celery import shared_task
+from django.conf import settings
 
 from signatures import compute
 
@@ -17,8 +18,7 @@ def compute_signature_batch(job_id: int, index: int) -> dict:
     return compute.compute_batch(job_id, index)
 
 
-# Merging and indexing a full release take hours (docs/real-data.md): above the default limit.
-LONG_STEP_LIMIT = 48 * 3600
+LONG_STEP_LIMIT = settings.CELERY_LONG_TASK_TIME_LIMIT
 
 
 @shared_task(name="signatures.tasks.finish_signature_job", time_limit=LONG_STEP_LIMIT, soft_time_limit=LONG_STEP_LIMIT - 60)
