@@ -20,7 +20,7 @@ from conversion.formats import FormatError
 from conversion.formats.l1000 import read_inst_info
 from conversion.models import ConversionJob, Dataset, DatasetKind, TrainingJob, TranslatorModel, resolve_data_path
 from conversion.translator.bundle import BundleError, load_bundle
-from l1kweb.jobs import JobStatus
+from l1kweb.jobs import JobStateError, JobStatus
 
 UPLOADS = "uploads"
 
@@ -229,7 +229,7 @@ class JobAdmin(admin.ModelAdmin):
         for job in queryset:
             try:
                 job.resume()
-            except ValueError as exc:
+            except JobStateError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
                 continue
             self.log_change(request, job, "Resumed")

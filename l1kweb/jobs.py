@@ -103,21 +103,35 @@ class Job(models.Model):
         type(self).objects.filter(pk=self.pk).update(status=JobStatus.CANCELLED, finished_at=timezone.now())
         self.refresh_from_db()
 
-    def requeue(self) -> None:
-        """Put a failed, cancelled or orphaned job back in the queue; finished chunks are kept."""
-        type(self).objects.filter(pk=self.pk).update(status=JobStatus.QUEUED, cancel_requested=False, error="", finished_at=None)
+    def requeue(self) -> bool:
+        """Put a failed, cancelled or orphaned job back in the queue; finished chunks are kept.
+
+        One conditional UPDATE: of two clicks (or an admin and a command) at
+        once exactly one wins, so one job never goes to two workers. True if
+        this call moved it.
+        """
+        resumable = models.Q(status__in=[JobStatus.FAILED, JobStatus.CANCELLED]) | models.Q(
+            status=JobStatus.RUNNING, heartbeat_at__lt=timezone.now() - STALE_AFTER
+        )
+        won = type(self).objects.filter(resumable, pk=self.pk).update(
+            status=JobStatus.QUEUED, cancel_requested=False, error="", finished_at=None
+        )
         self.refresh_from_db()
+        return bool(won)
 
     def enqueue(self) -> None:
         """Send this job's task after the current transaction commits (each job type names its task)."""
         raise NotImplementedError(f"{type(self).__name__} does not say which task runs it.")
 
+    def on_resume(self) -> None:
+        """Reset what this kind of job keeps beside the shared fields (inside resume's transaction)."""
+
     def resume(self) -> None:
         """Requeue a failed, cancelled or orphaned job and send it again; what it finished is kept."""
-        if self.status == JobStatus.DONE or (self.status == JobStatus.RUNNING and not self.is_orphaned):
-            raise ValueError(f"{self} is {self.status}; only failed, cancelled or orphaned jobs can be resumed.")
         with transaction.atomic():
-            self.requeue()
+            if not self.requeue():
+                raise JobStateError(self, "only failed, cancelled or orphaned jobs can be resumed")
+            self.on_resume()
             self.enqueue()
 
     @property
@@ -153,6 +167,15 @@ def keep_alive(job: Job, *, every: float = 60.0):
     finally:
         stop.set()
         thread.join()
+
+
+class JobStateError(Exception):
+    """An action that the job's present state does not allow (resume a running job, ...)."""
+
+    def __init__(self, job, reason: str):
+        beat = f", last heartbeat {job.heartbeat_at:%Y-%m-%d %H:%M:%S}" if job.status == JobStatus.RUNNING and job.heartbeat_at else ""
+        super().__init__(f"{job} is {job.status}{beat}: {reason}.")
+        self.job = job
 
 
 class JobCancelled(Exception):

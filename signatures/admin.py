@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 
 from conversion.models import Dataset
+from l1kweb.jobs import JobStateError
 from signatures import compute
 from signatures.models import Release, SignatureBatch, SignatureJob
 
@@ -112,7 +113,7 @@ class ReleaseAdmin(admin.ModelAdmin):
         for release in queryset.select_related("job"):
             try:
                 compute.resume_job(release.job, enqueue=True)
-            except (compute.ComputeError, SignatureJob.DoesNotExist) as exc:
+            except (JobStateError, SignatureJob.DoesNotExist) as exc:
                 self.message_user(request, f"{release.name}: {exc}", messages.ERROR)
                 continue
             self.log_change(request, release, f"Job {release.job.pk} resumed")

@@ -44,7 +44,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from conversion.models import Dataset, resolve_data_path
-from l1kweb.jobs import STALE_AFTER, JobCancelled, JobStatus, keep_alive
+from l1kweb.jobs import STALE_AFTER, JobCancelled, JobStateError, JobStatus, keep_alive
 from signatures.batches import BatchPlan, batch_from_dict, batch_to_dict, compute_batch as compute_batch_values, plan_batches
 from signatures.models import BatchStatus, CellLine, JobStage, Release, ReleaseStatus, Signature, SignatureBatch, SignatureJob
 from signatures.store import StoreWriter
@@ -105,19 +105,17 @@ def default_release_name(dataset: Dataset) -> str:
 
 
 def resume_job(job: SignatureJob, *, enqueue: bool = True) -> None:
-    """Requeue a failed, cancelled or orphaned job; finished batches are kept."""
-    if job.status == JobStatus.DONE:
-        raise ComputeError(f"Signature job {job.pk} is done; there is nothing to resume.")
-    if job.status == JobStatus.RUNNING and not job.is_orphaned:
-        raise ComputeError(f"Signature job {job.pk} is running (last heartbeat {job.heartbeat_at}); cancel it first or wait.")
-    with transaction.atomic():
-        job.requeue()
-        SignatureJob.objects.filter(pk=job.pk).update(stage=JobStage.BATCHES, finish_claimed_at=None)
-        Release.objects.filter(pk=job.release_id).update(status=ReleaseStatus.BUILDING)
-        if enqueue:
-            from signatures.tasks import run_signature_job
+    """Requeue a failed, cancelled or orphaned job; finished batches are kept.
 
-            transaction.on_commit(lambda: run_signature_job.delay(job.pk))
+    With enqueue=False (the command's --inline) the caller runs it in-process.
+    """
+    if enqueue:
+        job.resume()
+        return
+    with transaction.atomic():
+        if not job.requeue():
+            raise JobStateError(job, "only failed, cancelled or orphaned jobs can be resumed")
+        job.on_resume()
     job.refresh_from_db()
 
 
@@ -125,6 +123,9 @@ def delete_release(release: Release) -> None:
     """Delete a release's rows and files; the active release is refused."""
     if release.is_active:
         raise ComputeError(f"Release {release.name} is active; activate another release before deleting it.")
+    job = SignatureJob.objects.filter(release=release).first()
+    if job is not None and (job.status == JobStatus.QUEUED or (job.status == JobStatus.RUNNING and not job.is_orphaned)):
+        raise ComputeError(f"Release {release.name} is being computed (job {job.pk} is {job.status}); cancel the job before deleting the release.")
     directory = resolve_data_path(release.directory)
     with transaction.atomic():
         from signatures.models import GeneTopEntry

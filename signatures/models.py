@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from l1kweb.jobs import Job
@@ -72,9 +72,19 @@ class Release(models.Model):
         if self.status != ReleaseStatus.COMPLETE or not self.index_built:
             raise ValueError(f"Release {self.name} is {self.status} (index built: {self.index_built}); only a complete release with its index can be activated.")
         self.check_files()
-        with transaction.atomic():
-            Release.objects.select_for_update().filter(is_active=True).exclude(pk=self.pk).update(is_active=False)
-            Release.objects.filter(pk=self.pk).update(is_active=True, activated_at=timezone.now())
+        try:
+            with transaction.atomic():
+                # Lock the release row first so a concurrent delete or recompute waits,
+                # and re-check completeness in the switching UPDATE itself.
+                list(Release.objects.select_for_update().filter(pk=self.pk))
+                Release.objects.select_for_update().filter(is_active=True).exclude(pk=self.pk).update(is_active=False)
+                switched = Release.objects.filter(pk=self.pk, status=ReleaseStatus.COMPLETE, index_built=True).update(
+                    is_active=True, activated_at=timezone.now()
+                )
+                if not switched:
+                    raise ValueError(f"Release {self.name} changed while it was being activated; it is no longer complete with its index.")
+        except IntegrityError:
+            raise ValueError(f"Another release was activated at the same moment as {self.name}; the active release is unchanged, try again.") from None
         self.refresh_from_db()
 
 
@@ -172,11 +182,15 @@ class SignatureJob(Job):
     def __str__(self):
         return f"Signatures {self.pk} for {self.release}"
 
-    def resume(self) -> None:
-        """Requeue a failed, cancelled or orphaned job; finished batches are kept."""
-        from signatures.compute import resume_job
+    def enqueue(self) -> None:
+        from signatures.tasks import run_signature_job
 
-        resume_job(self)
+        transaction.on_commit(lambda: run_signature_job.delay(self.pk))
+
+    def on_resume(self) -> None:
+        """Back to planning: finished batches are kept, the merge and index run again."""
+        SignatureJob.objects.filter(pk=self.pk).update(stage=JobStage.BATCHES, finish_claimed_at=None)
+        Release.objects.filter(pk=self.release_id).update(status=ReleaseStatus.BUILDING)
 
 
 class BatchStatus(models.TextChoices):

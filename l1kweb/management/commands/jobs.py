@@ -3,7 +3,7 @@
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 
-from l1kweb.jobs import Job, JobStatus
+from l1kweb.jobs import Job, JobStateError, JobStatus
 
 
 def job_models():
@@ -42,7 +42,7 @@ class Command(BaseCommand):
         for job in orphaned:
             try:
                 job.resume()
-            except ValueError as exc:  # claimed or finished since it was listed
+            except JobStateError as exc:  # claimed or finished since it was listed
                 raise CommandError(str(exc)) from None
             self.stdout.write(f"Resumed {type(job).__name__} {job.pk} from chunk {job.chunks_done}.")
         if not orphaned:

@@ -3,6 +3,7 @@ from tqdm import tqdm
 
 from conversion.models import Dataset
 from l1kweb.celery import app as celery_app
+from l1kweb.jobs import JobStateError
 from signatures import compute
 from signatures.models import Release, Signature
 
@@ -38,7 +39,7 @@ class Command(BaseCommand):
                 release = compute.start_release(
                     dataset, controls=opts["controls"], min_replicates=opts["min_replicates"], gamma=opts["gamma"], name=opts["release"], enqueue=not inline
                 )
-        except (compute.ComputeError, Release.DoesNotExist) as exc:
+        except (compute.ComputeError, JobStateError, Release.DoesNotExist) as exc:
             raise CommandError(str(exc)) from None
         if not inline:
             self.stdout.write(release.name)
