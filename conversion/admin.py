@@ -18,7 +18,8 @@ from django.utils.html import format_html
 from conversion.datasets import register_dataset
 from conversion.formats import FormatError
 from conversion.formats.l1000 import read_inst_info
-from conversion.models import ConversionJob, Dataset, DatasetKind, TrainingJob, TranslatorModel, resolve_data_path
+from conversion.models import ConversionJob, Dataset, DatasetKind, TrainingJob, TranslatorModel
+from l1kweb.paths import PathNotAllowed, allowed_path
 from conversion.translator.bundle import BundleError, load_bundle
 from l1kweb.jobs import JobStateError, JobStatus
 
@@ -40,6 +41,21 @@ def store_upload(upload, subdir: str) -> Path:
     return target
 
 
+def check_file_field(form: forms.Form, field: str, path: str) -> None:
+    """A form's server path must be a readable file under DATA_DIR or an import root.
+
+    The errors name the path as typed and say nothing of its content, nor
+    whether a path outside those folders exists.
+    """
+    try:
+        resolved = allowed_path(path)
+    except PathNotAllowed as exc:
+        form.add_error(field, str(exc))
+        return
+    if not resolved.is_file():
+        form.add_error(field, f"No file at {path}.")
+
+
 class _PathOrUpload(forms.ModelForm):
     """A file named by a server path or uploaded through the browser (exactly one of the two)."""
 
@@ -52,8 +68,8 @@ class _PathOrUpload(forms.ModelForm):
         path, upload = data.get("path"), data.get("upload")
         if bool(path) == bool(upload):
             raise forms.ValidationError("Give either a server path or an upload, not both and not neither.")
-        if path and not resolve_data_path(path).is_file():
-            self.add_error("path", f"No file at {resolve_data_path(path)}.")
+        if path:
+            check_file_field(self, "path", path)
         return data
 
     def file_path(self) -> Path:
@@ -62,7 +78,7 @@ class _PathOrUpload(forms.ModelForm):
             if not getattr(self, "_stored", None):
                 self._stored = store_upload(data["upload"], self.upload_dir)
             return self._stored
-        return resolve_data_path(data["path"])
+        return allowed_path(data["path"])
 
 
 class DatasetRegisterForm(_PathOrUpload):
@@ -282,8 +298,8 @@ class TrainingJobForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         for field in ("l1000_path", "rnaseq_path", "gene_info_path", "output_genes_path", "paired_l1000_path", "paired_rnaseq_path"):
-            if data.get(field) and not resolve_data_path(data[field]).is_file():
-                self.add_error(field, f"No file at {resolve_data_path(data[field])}.")
+            if data.get(field):
+                check_file_field(self, field, data[field])
         if bool(data.get("paired_l1000_path")) != bool(data.get("paired_rnaseq_path")):
             raise forms.ValidationError("Give both files of the paired set, or neither.")
         return data

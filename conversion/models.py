@@ -3,9 +3,15 @@ import re
 from pathlib import Path
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models, transaction
 
 from l1kweb.jobs import Job
+from l1kweb.paths import NAME_PATTERN, allowed_path, check_name, resolve_data_path, stored_data_path
+
+file_name_part = RegexValidator(
+    f"^{NAME_PATTERN}$", "Letters, digits, '.', '_' or '-' only, starting with a letter or digit (it becomes part of a file name)."
+)
 
 
 class DatasetKind(models.TextChoices):
@@ -149,20 +155,6 @@ class ConversionJob(Job):
         return job
 
 
-def resolve_data_path(path: str) -> Path:
-    p = Path(path)
-    return p if p.is_absolute() else Path(settings.DATA_DIR) / p
-
-
-def stored_data_path(path) -> str:
-    """Paths under DATA_DIR are stored relative to it, so the data directory can move."""
-    resolved = resolve_data_path(str(path)).resolve()
-    try:
-        return str(resolved.relative_to(Path(settings.DATA_DIR).resolve()))
-    except ValueError:
-        return str(resolved)
-
-
 def default_output_name(dataset: "Dataset", translator: "TranslatorModel") -> str:
     slug = re.sub(r"[^a-z0-9_-]+", "-", f"{dataset.name}-{translator.name}-{translator.version}".lower()).strip("-")
     return slug[:100]
@@ -177,7 +169,7 @@ class TrainingJob(Job):
     """
 
     name = models.SlugField(max_length=100, help_text="Registry name of the new translator.")
-    version = models.CharField(max_length=50, blank=True, help_text="Default: a UTC timestamp.")
+    version = models.CharField(max_length=50, blank=True, validators=[file_name_part], help_text="Default: a UTC timestamp.")
     size = models.CharField(max_length=20, default="small", choices=[(s, s) for s in ("tiny", "small", "paper")])
     device = models.CharField(max_length=16, default="auto")
     l1000_path = models.CharField(max_length=500, help_text="L1000 Level 3 GCTX/GCT; relative paths are under DATA_DIR.")
@@ -212,7 +204,10 @@ class TrainingJob(Job):
 
     @property
     def bundle_file(self) -> Path:
-        return Path(settings.DATA_DIR) / "models" / f"{self.name}-{self.version}.pt"
+        """DATA_DIR/models/<name>-<version>.pt; a name or version that would leave it is refused."""
+        check_name(self.name, what="Translator name")
+        check_name(self.version, what="Version")
+        return allowed_path(Path(settings.DATA_DIR) / "models" / f"{self.name}-{self.version}.pt", write=True)
 
     def enqueue(self) -> None:
         from conversion.tasks import run_training

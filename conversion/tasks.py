@@ -17,7 +17,8 @@ from celery import shared_task
 from django.db import transaction
 
 from conversion.datasets import load_metadata, register_dataset
-from conversion.models import ConversionJob, DatasetKind, TrainingJob, TranslatorModel, resolve_data_path
+from conversion.models import ConversionJob, DatasetKind, TrainingJob, TranslatorModel
+from l1kweb.paths import allowed_path
 from conversion.formats.errors import FormatError
 from l1kweb.jobs import STALE_AFTER, JobCancelled, JobStatus, keep_alive
 
@@ -128,7 +129,7 @@ def train_job(job: TrainingJob) -> dict:
     step1, step2 = config.cyclegan.epochs, config.extrapolator.max_epochs
     TrainingJob.objects.filter(pk=job.pk).update(chunks_total=step1 + step2)
     job.chunks_total = step1 + step2
-    path = lambda p: resolve_data_path(p) if p else None  # noqa: E731
+    path = lambda p: allowed_path(p) if p else None  # noqa: E731
 
     def progress(stage, epoch, total, losses):
         # Epochs done so far: step 1's, then step 1's budget plus step 2's.

@@ -32,6 +32,9 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 # All large files (model bundles, profile and signature matrices) live here.
 DATA_DIR = env_path("DATA_DIR", BASE_DIR / "var" / "data")
+# Folders (besides DATA_DIR) whose files admins may register in place, read-only:
+# the multi-GB GEO/LINCS downloads. Nothing is ever written there.
+IMPORT_ROOTS = env_list("IMPORT_ROOTS", [])
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -13,7 +13,7 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from conversion.models import resolve_data_path
+from l1kweb.paths import resolve_data_path
 from signatures.store import MANIFEST_FILE, SignatureStore, StoreError, open_store
 
 _MAX_OPEN = 4

@@ -43,7 +43,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
-from conversion.models import Dataset, resolve_data_path
+from conversion.models import Dataset
+from l1kweb.paths import resolve_data_path
 from l1kweb.jobs import STALE_AFTER, JobCancelled, JobStateError, JobStatus, keep_alive
 from signatures.batches import BatchPlan, batch_from_dict, batch_to_dict, compute_batch as compute_batch_values, plan_batches
 from signatures.models import BatchStatus, CellLine, JobStage, Release, ReleaseStatus, Signature, SignatureBatch, SignatureJob

@@ -51,7 +51,7 @@ class Release(models.Model):
 
     def check_files(self) -> None:
         """The stores on disk are complete and hold exactly this release's signatures."""
-        from conversion.models import resolve_data_path
+        from l1kweb.paths import resolve_data_path
         from signatures.store import StoreError, open_store
 
         try:

@@ -25,10 +25,15 @@ def _eager_celery_by_default(request):
 
 
 @pytest.fixture(autouse=True)
-def _data_dir(tmp_path, settings):
-    """Every test gets its own DATA_DIR; nothing is written into the checkout."""
+def _data_dir(tmp_path, tmp_path_factory, settings):
+    """Every test gets its own DATA_DIR; nothing is written into the checkout.
+
+    The session's temporary folder (where the shared synthetic worlds live) is
+    an import root, as a deployment's download folder would be.
+    """
     settings.DATA_DIR = tmp_path / "data"
     settings.DATA_DIR.mkdir()
+    settings.IMPORT_ROOTS = [str(tmp_path_factory.getbasetemp())]
     return settings.DATA_DIR
 
 

@@ -34,6 +34,7 @@ def open_matrix(path):
         # Let the GCTX reader say that this is not HDF5 (e.g. truncated).
         return GctxReader(path)
     raise FormatError(
-        f"Matrix file {path} is neither GCTX (HDF5) nor GCT text: expected an HDF5 signature or a '#1.2'/'#1.3' first line, found {head!r}.",
+        # The file's bytes are not echoed: the message reaches forms and logs.
+        f"Matrix file {path} is neither GCTX (HDF5) nor GCT text: expected an HDF5 signature or a '#1.2'/'#1.3' first line.",
         path=path,
     )

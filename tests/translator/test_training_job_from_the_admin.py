@@ -36,11 +36,40 @@ def test_staff_train_a_translator_that_is_registered_evaluated_and_activated(adm
 
 def test_a_missing_training_file_is_refused_by_the_form(admin_client, tiny_world):
     response = admin_client.post(reverse("admin:conversion_trainingjob_add"), {
-        "name": "x", "size": "tiny", "device": "cpu", "l1000_path": "/nope/level3.gctx", "rnaseq_path": tiny_world["archs4"],
+        "name": "x", "size": "tiny", "device": "cpu", "l1000_path": "inputs/level3.gctx", "rnaseq_path": tiny_world["archs4"],
         "max_l1000": 1, "max_rnaseq": 1, "seed": 0,
     })
-    assert response.status_code == 200 and "No file at /nope/level3.gctx" in response.content.decode()
+    assert response.status_code == 200 and "No file at inputs/level3.gctx" in response.content.decode()
     assert not TrainingJob.objects.exists()
+
+
+@pytest.mark.parametrize("outside", ["/etc/passwd", "/nope/level3.gctx", "../../../../etc/passwd"])
+def test_files_outside_the_data_directory_and_import_roots_are_refused_alike(admin_client, tiny_world, outside):
+    response = admin_client.post(reverse("admin:conversion_trainingjob_add"), {
+        "name": "x", "size": "tiny", "device": "cpu", "l1000_path": outside, "rnaseq_path": tiny_world["archs4"],
+        "max_l1000": 1, "max_rnaseq": 1, "seed": 0,
+    })
+    page = response.content.decode()
+    # The same sentence whether the file exists or not, and nothing of its content.
+    assert response.status_code == 200 and "paths must lie under the data directory or an import root" in page
+    assert "root:x:" not in page and "No file at" not in page
+    assert not TrainingJob.objects.exists()
+
+
+@pytest.mark.parametrize("version", ["x/../../../../tmp/evil", "../up", ".hidden", "a b"])
+def test_a_version_that_would_leave_the_models_folder_is_refused(admin_client, tiny_world, version, data_dir):
+    response = admin_client.post(reverse("admin:conversion_trainingjob_add"), {
+        "name": "x", "version": version, "size": "tiny", "device": "cpu", "l1000_path": tiny_world["l1000"],
+        "rnaseq_path": tiny_world["archs4"], "max_l1000": 1, "max_rnaseq": 1, "seed": 0,
+    })
+    assert response.status_code == 200 and "it becomes part of a file name" in response.content.decode()
+    assert not TrainingJob.objects.exists()
+    # A job row made some other way is refused where the path is built, before anything is written.
+    job = TrainingJob.objects.create(name="x", version=version, size="tiny", device="cpu", l1000_path=tiny_world["l1000"], rnaseq_path=tiny_world["archs4"], epochs=1)
+    with pytest.raises(ValueError, match="must be 1 to 100 letters"):
+        job.bundle_file
+    assert run_training.delay(job.pk).get()["status"] == "failed"
+    assert not any(p.name.startswith("evil") for p in data_dir.parent.parent.rglob("evil*"))
 
 
 def test_training_without_gene_info_or_registry_fails_with_the_reason(tiny_world):

@@ -11,7 +11,8 @@ from tqdm import tqdm
 from conversion.datasets import register_dataset
 from conversion.formats import FormatError
 from conversion.formats.l1000 import read_inst_info
-from conversion.models import ConversionJob, Dataset, DatasetKind, TranslatorModel, default_output_name, stored_data_path
+from conversion.models import ConversionJob, Dataset, DatasetKind, TranslatorModel, default_output_name
+from l1kweb.paths import stored_data_path
 from conversion.translator.bundle import BundleError
 from l1kweb.jobs import JobStatus
 

@@ -7,7 +7,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from conversion.formats import FormatError
-from conversion.models import TranslatorModel, stored_data_path
+from conversion.models import TranslatorModel
+from l1kweb.paths import stored_data_path
 from conversion.translator.bundle import BundleError, load_bundle
 from conversion.translator.evaluate import evaluate_bundle, load_paired_for_bundle
 from conversion.translator.report import write_report
