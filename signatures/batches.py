@@ -19,22 +19,20 @@ numbers, ``-`` when missing), e.g. ``LJP005_A375_24H_B19:BRD-K21680192:10:24``;
 when one batch holds several cell lines, ``:<cell_id>`` is appended so ids stay
 unique.
 
-Imports numpy and pandas only.
+Imports numpy, pandas and the Django-free L1000 format module only.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from conversion.formats.l1000 import batch_of_plate
 from signatures.cd import characteristic_direction_batch
 from signatures.foldchange import log2_fold_change_batch
-
-REPLICATE_TOKEN = re.compile(r"_X\d+(?=_|$)")
 
 # L1000 pert_type -> signatures.models.PertType values (kept as strings here: no Django).
 PERT_TYPES = {
@@ -53,11 +51,6 @@ REQUIRED_COLUMNS = ("cell_id", "pert_id", "pert_iname", "pert_type", "pert_dose"
 
 class BatchError(ValueError):
     """Metadata that batches cannot be formed from."""
-
-
-def batch_name(plate: str) -> str:
-    """rna_plate without its replicate token: LJP005_A375_24H_X1_B19 -> LJP005_A375_24H_B19."""
-    return REPLICATE_TOKEN.sub("", str(plate))
 
 
 def pert_type_of(l1000_type: str, *, batch_types: list[str] | None = None) -> str:
@@ -152,7 +145,7 @@ def plan_batches(metadata: pd.DataFrame, *, controls: str = "all", min_replicate
     has_plate = (plate != "") & (plate.str.lower() != "nan") & (plate != "-666")
     plan = BatchPlan(batches=[], skipped_profiles=int((~has_plate).sum()))
     meta = meta[has_plate]
-    meta["_batch"] = plate[has_plate].map(batch_name)
+    meta["_batch"] = plate[has_plate].map(batch_of_plate)
     pert_type = meta["pert_type"].fillna("").astype(str)
     meta["_is_trt"] = pert_type.str.startswith("trt_")
     meta["_is_vehicle"] = pert_type.str.startswith("ctl_vehicle") | pert_type.str.startswith("ctl_vector")

@@ -43,7 +43,9 @@ _MISSING = {"-666", "-666.0", "", "nan", "NaN", "NA", "na", "None"}
 
 _ID_COLUMNS = ("inst_id", "sample_id")
 
-_REPLICATE_TOKEN = re.compile(r"_X\d+")
+# The replicate token of a plate name: `_X<n>`, then the end or a '.'/'_'
+# suffix (the bead batch `_B19`, `.A2_B29`, `_B3_DUO52HI53LO`, ...).
+_REPLICATE_TOKEN = re.compile(r"_X\d+(?=$|[._])")
 
 
 def read_table(path, *, what: str, keep_ids=None, id_column: str | None = None, chunksize: int = 200_000) -> pd.DataFrame:
@@ -149,11 +151,17 @@ def read_sig_info(path) -> pd.DataFrame:
 
 
 def batch_of_plate(plate: str) -> str:
-    """The published pipelines' batch: the plate name with its `_X<n>` replicate token removed.
+    """The batch of a plate: its name up to the replicate token `_X<n>`.
 
-    LJP005_A375_24H_X1_B19 -> LJP005_A375_24H_B19.
+    Replicate plates of one batch differ from the token on (the replicate
+    number, then the bead batch and other suffixes), so all of that goes:
+    LJP005_A375_24H_X1_B19 -> LJP005_A375_24H,
+    DIVR.BASE003_NCIH522_24H_X1.A2_B29 -> DIVR.BASE003_NCIH522_24H.
+    A name without the token is its own batch.
     """
-    return _REPLICATE_TOKEN.sub("", plate, count=1)
+    plate = str(plate)
+    token = _REPLICATE_TOKEN.search(plate)
+    return plate[: token.start()] if token else plate
 
 
 def entrez_ids_of(row_ids_or_row_meta) -> np.ndarray:

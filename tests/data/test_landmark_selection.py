@@ -31,6 +31,23 @@ def test_the_real_plate_holds_all_978_landmarks_of_the_reference_list():
         assert list(r.row_ids[pos]) == list(landmarks.pr_id)
 
 
-def test_batch_is_the_plate_without_its_replicate_token():
-    assert batch_of_plate("LJP005_A375_24H_X1_B19") == "LJP005_A375_24H_B19"
-    assert batch_of_plate("SYN001_A375_24H_X3") == "SYN001_A375_24H"
+@pytest.mark.parametrize(
+    ("plate", "batch"),
+    [
+        # Plate names as they occur in the GEO and LINCS 2020 releases.
+        ("LJP005_A375_24H_X1_B19", "LJP005_A375_24H"),
+        ("LJP005_A375_24H_X3_B19", "LJP005_A375_24H"),
+        ("DIVR.BASE003_NCIH522_24H_X1.A2_B29", "DIVR.BASE003_NCIH522_24H"),
+        ("CPC006_A549_6H_X1_B3_DUO52HI53LO", "CPC006_A549_6H"),
+        ("CPC004_PC3_6H_X2", "CPC004_PC3_6H"),
+        ("XPR009_U251MG.311_96H_X2_B30", "XPR009_U251MG.311_96H"),
+        ("REP.A001_A549_24H_X12_B31", "REP.A001_A549_24H"),
+        ("SYN001_A375_24H_X3", "SYN001_A375_24H"),
+        # No replicate token: the plate is its own batch; an X inside a word is not one.
+        ("PCLB003_PC3_24H", "PCLB003_PC3_24H"),
+        ("XPR011_HEK293T_96H", "XPR011_HEK293T_96H"),
+        ("ABC_X1Y_6H", "ABC_X1Y_6H"),
+    ],
+)
+def test_batch_is_the_plate_up_to_its_replicate_token(plate, batch):
+    assert batch_of_plate(plate) == batch

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from signatures.batches import BatchError, batch_name, pert_type_of, plan_batches
+from signatures.batches import BatchError, pert_type_of, plan_batches
 
 
 def _meta(rows):
@@ -22,17 +22,11 @@ def _plate(plate, cell="A375"):
     return rows
 
 
-def test_replicate_token_is_removed_from_the_plate_name():
-    assert batch_name("LJP005_A375_24H_X1_B19") == "LJP005_A375_24H_B19"
-    assert batch_name("CPC004_PC3_6H_X3") == "CPC004_PC3_6H"
-    assert batch_name("PLATE_X12_B7") == "PLATE_B7"
-
-
 def test_replicates_across_plates_form_one_group_per_dose():
     plan = plan_batches(_meta(_plate("LJP005_A375_24H_{X}_B19")))
-    assert [b.name for b in plan.batches] == ["LJP005_A375_24H_B19"]
+    assert [b.name for b in plan.batches] == ["LJP005_A375_24H"]
     ids = sorted(g.sig_id for g in plan.batches[0].groups)
-    assert ids == ["LJP005_A375_24H_B19:BRD-1:10:24", "LJP005_A375_24H_B19:BRD-1:3.33:24", "LJP005_A375_24H_B19:BRD-P:1:24"]
+    assert ids == ["LJP005_A375_24H:BRD-1:10:24", "LJP005_A375_24H:BRD-1:3.33:24", "LJP005_A375_24H:BRD-P:1:24"]
     for g in plan.batches[0].groups:
         assert len(g.positions) == 3
         assert plan.batches[0].n_controls(g) == 9
