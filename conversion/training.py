@@ -19,8 +19,8 @@ class RegistryEmpty(ValueError):
 
 
 def gene_map_from_registry() -> GeneMap:
-    """The same joins as read_gene_map, from the gene registry (search.Gene / GeneAlias) in the database."""
-    from search.models import AliasKind, Gene, GeneAlias
+    """The same joins as read_gene_map, from the gene registry (conversion.Gene / GeneAlias) in the database."""
+    from conversion.models import AliasKind, Gene, GeneAlias
 
     genes = list(Gene.objects.values_list("entrez_id", "symbol", "ensembl_id"))
     if not genes:

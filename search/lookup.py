@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from django.db.models.functions import Upper
 
-from search.models import AliasKind, Gene, GeneAlias
+from conversion.models import AliasKind, Gene, GeneAlias
 
 MAX_QUERY_LENGTH = 64
 ENSEMBL_RE = re.compile(r"^ENSG\d{6,}(\.\d+)?$", re.IGNORECASE)

@@ -44,8 +44,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from conversion.models import Dataset
-from l1kweb.paths import resolve_data_path
+from l1kweb.bulk import copy_rows
 from l1kweb.jobs import STALE_AFTER, JobCancelled, JobStateError, JobStatus, keep_alive
+from l1kweb.paths import resolve_data_path
 from signatures.batches import BatchPlan, batch_from_dict, batch_to_dict, compute_batch as compute_batch_values, plan_batches
 from signatures.models import BatchStatus, CellLine, JobStage, Release, ReleaseStatus, Signature, SignatureBatch, SignatureJob
 from signatures.store import StoreWriter
@@ -140,10 +141,6 @@ def delete_release(release: Release) -> None:
 # --- the job ---
 
 
-def release_dir(release: Release) -> Path:
-    return resolve_data_path(release.directory)
-
-
 def load_profile_metadata(dataset: Dataset) -> pd.DataFrame:
     from conversion.datasets import load_metadata
 
@@ -227,7 +224,7 @@ def _pending_batches(job: SignatureJob) -> list[int]:
 
 
 def chunk_path(release: Release, index: int) -> Path:
-    return release_dir(release) / "chunks" / f"{index:06d}.h5"
+    return release.store_dir / "chunks" / f"{index:06d}.h5"
 
 
 def compute_batch(job_id: int, index: int, *, then_merge: bool = True) -> dict:
@@ -367,7 +364,7 @@ def release_genes(dataset: Dataset) -> tuple[np.ndarray, list[str]]:
     for column in ("pr_gene_symbol", "symbol", "gene_symbol"):
         if column in row_meta.columns:
             return entrez, [str(s) for s in row_meta[column].to_numpy()]
-    from search.models import Gene
+    from conversion.models import Gene
 
     known = dict(Gene.objects.filter(entrez_id__in=[int(e) for e in entrez]).values_list("entrez_id", "symbol"))
     return entrez, [known.get(int(e), str(e)) for e in entrez]
@@ -383,7 +380,7 @@ def merge(release: Release, *, progress=None) -> int:
     type_rank = {t: i for i, t in enumerate(PERT_TYPE_ORDER)}
     groups.sort(key=lambda x: (type_rank.get(x[2].pert_type, len(PERT_TYPE_ORDER)), x[0], x[1]))
     entrez, symbols = release_genes(release.dataset)
-    directory = release_dir(release)
+    directory = release.store_dir
     n = len(groups)
     with StoreWriter(directory, entrez, n, symbols=symbols) as writer:
         buffer_ids, buffer_cd, buffer_fc, buffer_meta = [], [], [], []
@@ -449,28 +446,3 @@ def _load_signatures(release: Release, plan: BatchPlan, ordered) -> None:
     with transaction.atomic():
         Signature.objects.filter(release=release).delete()
         copy_rows(Signature, SIGNATURE_COLUMNS, rows)
-
-
-def copy_rows(model, columns, rows, *, batch_size: int = 5000) -> int:
-    """Bulk-load rows (tuples in `columns` order): COPY on PostgreSQL, bulk_create on SQLite."""
-    n = 0
-    if connection.vendor == "postgresql":
-        table = connection.ops.quote_name(model._meta.db_table)
-        names = ", ".join(connection.ops.quote_name(c if c != "column" else model._meta.get_field("column").column) for c in columns)
-        with connection.cursor() as cursor:
-            with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:  # psycopg 3 COPY
-                for row in rows:
-                    copy.write_row(row)
-                    n += 1
-        return n
-    batch = []
-    for row in rows:
-        batch.append(model(**dict(zip(columns, row))))
-        if len(batch) >= batch_size:
-            model.objects.bulk_create(batch)
-            n += len(batch)
-            batch = []
-    if batch:
-        model.objects.bulk_create(batch)
-        n += len(batch)
-    return n

@@ -15,7 +15,8 @@ import numpy as np
 import torch
 from django.db import transaction
 
-from signatures.compute import copy_rows, release_dir
+from conversion.translator.device import resolve_device
+from l1kweb.bulk import copy_rows
 from signatures.models import GeneTopEntry, Release, ReleaseStatus, Signature
 from signatures.store import open_store, ranks_up
 from signatures.topk import TopKAccumulator
@@ -24,15 +25,6 @@ TOP_N = 100
 BLOCK_SIZE = 1024
 
 ENTRY_COLUMNS = ("release_id", "gene_id", "pert_type", "direction", "signature_id", "cd", "logfc", "rank", "top_cd", "top_logfc", "top_rank")
-
-
-def pick_device(device: str = "auto") -> torch.device:
-    """CUDA when asked for (or "auto" and available), else CPU."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        return torch.device("cpu")
-    return torch.device(device)
 
 
 def _runs(columns: np.ndarray) -> list[tuple[int, int]]:
@@ -49,12 +41,12 @@ def build_index(release: Release, *, k: int = TOP_N, block_size: int = BLOCK_SIZ
     """Fill GeneTopEntry for the release (replacing any earlier index); returns the number of rows."""
     if release.status != ReleaseStatus.COMPLETE:
         raise ValueError(f"Release {release.name} is {release.status}; its signatures must be complete before the index is built.")
-    dev = pick_device(device)
+    dev = resolve_device(device)
     sigs = Signature.objects.filter(release=release)
     by_column = dict(sigs.values_list("column", "pk"))
     types = sorted(set(sigs.values_list("pert_type", flat=True)))
     n_rows = 0
-    with open_store(release_dir(release)) as store:
+    with open_store(release.store_dir) as store:
         if store.n_signatures != len(by_column):
             raise ValueError(f"Release {release.name}: the store holds {store.n_signatures} signatures but the database {len(by_column)}.")
         pk_of_column = np.zeros(store.n_signatures, dtype=np.int64)

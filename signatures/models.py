@@ -49,13 +49,19 @@ class Release(models.Model):
     def __str__(self):
         return self.name
 
+    @property
+    def store_dir(self):
+        """The directory of this release's signature stores."""
+        from l1kweb.paths import resolve_data_path
+
+        return resolve_data_path(self.directory)
+
     def check_files(self) -> None:
         """The stores on disk are complete and hold exactly this release's signatures."""
-        from l1kweb.paths import resolve_data_path
         from signatures.store import StoreError, open_store
 
         try:
-            with open_store(resolve_data_path(self.directory)) as store:
+            with open_store(self.store_dir) as store:
                 stored = store.n_signatures
         except (StoreError, OSError) as exc:
             raise ValueError(f"Release {self.name}: its signature stores cannot be read ({exc}).") from None
@@ -143,7 +149,7 @@ class GeneTopEntry(models.Model):
     """
 
     release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="+")
-    gene = models.ForeignKey("search.Gene", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    gene = models.ForeignKey("conversion.Gene", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
     pert_type = models.CharField(max_length=20, choices=PertType.choices)
     direction = models.CharField(max_length=4, choices=Direction.choices)
     signature = models.ForeignKey(Signature, on_delete=models.CASCADE, related_name="+")

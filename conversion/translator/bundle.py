@@ -27,7 +27,7 @@ import torch
 
 from .config import TranslatorConfig
 from .networks import Extrapolator, Generator, TwoStep
-from .train import resolve_device
+from .device import resolve_device
 
 FORMAT = "l1kweb-translator"
 FORMAT_VERSION = 1

@@ -26,27 +26,13 @@ import torch
 from torch import nn
 
 from .config import CycleGANConfig, ExtrapolatorConfig
+from .device import resolve_device
 from .networks import Discriminator, Extrapolator, Generator
 
 logger = logging.getLogger(__name__)
 
 # progress(stage, epoch, total_epochs, losses) is called after every epoch.
 Progress = Callable[[str, int, int, dict], None]
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """'auto' -> cuda if present else cpu; 'cuda' without a GPU falls back to cpu with a warning."""
-    if isinstance(device, torch.device):
-        return device
-    if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
-        raise ValueError(f"Unknown device {device!r}: expected cpu, cuda or auto.")
-    if device == "cpu":
-        return torch.device("cpu")
-    if torch.cuda.is_available():
-        return torch.device("cuda" if device == "auto" else device)
-    if device != "auto":
-        logger.warning("Device %s was requested but no CUDA GPU is available; running on the CPU.", device)
-    return torch.device("cpu")
 
 
 def _autocast(device: torch.device):

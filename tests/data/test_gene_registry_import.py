@@ -3,8 +3,13 @@
 import pandas as pd
 import pytest
 
-from search.models import AliasKind, Gene, GeneAlias, GeneStatus
-from search.registry import import_gene_info, mark_model_output, resolve
+from conversion.models import AliasKind, Gene, GeneAlias, GeneStatus
+from conversion.registry import import_gene_info, mark_model_output
+from search.lookup import resolve as lookup
+
+
+def resolve(query):
+    return lookup(query, suggest=False).gene
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from django.core.management import CommandError, call_command
 
 from conversion.datasets import load_metadata
 from conversion.models import Dataset
-from search.models import Gene, GeneStatus
+from conversion.models import Gene, GeneStatus
 
 pytestmark = pytest.mark.django_db
 

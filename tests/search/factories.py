@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from conversion.models import Dataset, DatasetKind
-from search.models import AliasKind, Gene, GeneAlias, GeneStatus
+from conversion.models import AliasKind, Gene, GeneAlias, GeneStatus
 from signatures.models import CellLine, GeneTopEntry, Release, ReleaseStatus, Signature
 from signatures.store import write_store
 

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from search.models import Gene
+from conversion.models import Gene
 from signatures.models import Signature
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,6 @@ from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.urls import reverse
 
-from signatures.compute import release_dir
 from signatures.models import Release
 from tests.signatures.factories import tiny_l1000_dataset
 
@@ -35,14 +34,14 @@ def test_view_only_staff_see_no_actions_and_cannot_delete_a_release(client, djan
     response = viewer.post(url, {"action": "delete_with_files", "_selected_action": [release.pk]})
     assert response.status_code in (200, 302)
     assert Release.objects.filter(pk=release.pk).exists()
-    assert release_dir(release).exists()
+    assert release.store_dir.exists()
 
 
 def test_staff_with_delete_permission_may_delete_with_files(client, django_user_model, tiny_world):
     dataset = tiny_l1000_dataset(tiny_world)
     call_command("compute_signatures", dataset.name, "--release", "gone", "--inline", stdout=StringIO(), stderr=StringIO())
     release = Release.objects.get(name="gone")
-    directory = release_dir(release)
+    directory = release.store_dir
     admin = _staff(client, django_user_model, "view_release", "delete_release")
     admin.post(reverse("admin:signatures_release_changelist"), {"action": "delete_with_files", "_selected_action": [release.pk]})
     assert not Release.objects.filter(pk=release.pk).exists()

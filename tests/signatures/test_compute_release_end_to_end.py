@@ -8,7 +8,6 @@ from django.core.management import CommandError, call_command
 
 from conversion.formats import open_matrix
 from signatures.batches import compute_batch, plan_batches
-from signatures.compute import release_dir
 from signatures.models import GeneTopEntry, Release, ReleaseStatus, Signature, SignatureBatch
 from signatures.store import open_store
 from tests.signatures.factories import tiny_l1000_dataset
@@ -41,7 +40,7 @@ def test_compute_signatures_prints_the_release_and_writes_everything(tiny_world)
     batch = plan.batches[0]
     with open_matrix(dataset.file) as reader:
         cd, logfc = compute_batch(reader.read(cols=batch.positions), batch)
-    with open_store(release_dir(release)) as store:
+    with open_store(release.store_dir) as store:
         for i, group in enumerate(batch.groups):
             s = Signature.objects.get(release=release, sig_id=group.sig_id)
             got_cd, got_fc = store.read_signature(s.column)
@@ -57,7 +56,7 @@ def test_index_rows_agree_with_the_gene_major_store(tiny_world):
     assert release.params["top_n"] == 100
     entries = GeneTopEntry.objects.filter(release=release).select_related("signature")
     assert entries.exists()
-    with open_store(release_dir(release)) as store:
+    with open_store(release.store_dir) as store:
         gene = entries.first().gene_id
         values = store.read_gene(gene)
         for e in entries.filter(gene_id=gene):

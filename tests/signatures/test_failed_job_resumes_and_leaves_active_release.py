@@ -58,7 +58,7 @@ def test_deleting_the_active_release_is_refused_and_others_lose_their_files(tiny
     call_command("activate_release", "a", stdout=StringIO())
     with pytest.raises(CommandError, match="Release a is active"):
         call_command("delete_release", "a", stdout=StringIO())
-    directory = compute.release_dir(Release.objects.get(name="b"))
+    directory = Release.objects.get(name="b").store_dir
     assert directory.exists()
     call_command("delete_release", "b", stdout=StringIO())
     assert not directory.exists() and not Release.objects.filter(name="b").exists()

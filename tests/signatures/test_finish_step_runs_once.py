@@ -26,7 +26,7 @@ def _snapshot(release):
     return (
         sorted(Signature.objects.filter(release=release).values_list("sig_id", "column")),
         GeneTopEntry.objects.filter(release=release).count(),
-        (compute.release_dir(release) / MANIFEST_FILE).read_bytes(),
+        (release.store_dir / MANIFEST_FILE).read_bytes(),
     )
 
 
@@ -54,9 +54,9 @@ def test_a_second_delivery_while_the_first_runs_is_refused_and_a_dead_one_is_tak
     assert compute._claim_finish(job.pk) is True  # the first one's worker died: taken over
     # Taken over after the merge: the index is rebuilt, the stores are kept.
     SignatureJob.objects.filter(pk=job.pk).update(stage=JobStage.INDEX, finish_claimed_at=None)
-    manifest = (compute.release_dir(release) / MANIFEST_FILE).read_bytes()
+    manifest = (release.store_dir / MANIFEST_FILE).read_bytes()
     result = compute.finish_job(job.pk)
-    assert result["index_rows"] > 0 and (compute.release_dir(release) / MANIFEST_FILE).read_bytes() == manifest
+    assert result["index_rows"] > 0 and (release.store_dir / MANIFEST_FILE).read_bytes() == manifest
     job.refresh_from_db()
     assert job.status == "done" and job.stage == JobStage.DONE
 

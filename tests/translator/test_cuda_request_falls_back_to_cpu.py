@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from conversion.translator.train import resolve_device
+from conversion.translator.device import resolve_device
 
 from .helpers import toy_bundle, toy_profiles
 

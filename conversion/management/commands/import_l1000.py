@@ -11,7 +11,7 @@ from conversion.formats import FormatError, open_matrix
 from conversion.formats.l1000 import landmark_positions, read_gene_info, read_inst_info
 from conversion.formats.validate import validate_matrix
 from conversion.models import DatasetKind
-from search.models import Gene, GeneStatus
+from conversion.models import Gene, GeneStatus
 
 
 class Command(BaseCommand):
@@ -64,7 +64,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Metadata from {'the inst_info table ' + str(inst_info) if inst_info else 'the file itself'}: written to {dataset.metadata_path}.")
 
         if gene_info:
-            from search.registry import import_gene_info
+            from conversion.registry import import_gene_info
 
             for line in import_gene_info(gene_info).lines():
                 self.stdout.write(line)

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from conversion.formats.errors import FormatError
-from search.registry import import_gene_info
+from conversion.registry import import_gene_info
 
 
 class Command(BaseCommand):

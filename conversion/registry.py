@@ -22,7 +22,7 @@ from django.db import transaction
 
 from conversion.formats.errors import FormatError
 from conversion.formats.l1000 import read_gene_info
-from search.models import AliasKind, Gene, GeneAlias, GeneStatus
+from conversion.models import AliasKind, Gene, GeneAlias, GeneStatus
 
 BATCH_SIZE = 5000
 NCBI_COLUMNS = ("GeneID", "Symbol", "Synonyms", "dbXrefs", "description")
@@ -206,15 +206,3 @@ def mark_model_output(entrez_ids) -> int:
         Gene.objects.filter(entrez_id__in=ids, status=GeneStatus.OTHER).update(status=GeneStatus.MODEL_ONLY)
         Gene.objects.filter(in_model_output=False, status=GeneStatus.MODEL_ONLY).update(status=GeneStatus.OTHER)
     return n
-
-
-def resolve(query) -> Gene | None:
-    """The one gene `query` names (symbol, synonym, previous symbol, Entrez or Ensembl id; any case), else None.
-
-    Delegates to search.lookup, the single place that ranks matches (it also
-    explains ambiguity and suggests close symbols to the pages); an alias that
-    names several genes resolves to None here.
-    """
-    from search.lookup import resolve as lookup
-
-    return lookup(query, suggest=False).gene

@@ -23,7 +23,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from conversion.models import ConversionJob, Dataset, TranslatorModel
 from l1kweb.celery import app as celery_app
-from l1kweb.context_processors import SYNTHETIC_CACHE_KEY
+from search.context_processors import SYNTHETIC_CACHE_KEY
 from l1kweb.jobs import JobStatus
 from signatures.models import GeneTopEntry, Release, ReleaseStatus
 
