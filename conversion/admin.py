@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from conversion.datasets import register_dataset
 from conversion.formats import FormatError
 from conversion.formats.l1000 import read_inst_info
-from conversion.models import ConversionJob, Dataset, DatasetKind, TrainingJob, TranslatorModel
+from conversion.models import ConversionJob, Dataset, DatasetKind, TrainingJob, TranslatorModel, default_output_name
 from l1kweb.paths import PathNotAllowed, allowed_path
 from conversion.translator.bundle import BundleError, load_bundle
 from l1kweb.jobs import JobStateError, JobStatus
@@ -208,6 +208,16 @@ class ConversionJobForm(forms.ModelForm):
         self.fields["translator"].initial = TranslatorModel.active()
         self.fields["output_name"].help_text = "Name of the output dataset; default <dataset>-<translator>-<version>. Reusing a name reconverts it."
 
+    def clean(self):
+        data = super().clean()
+        if data.get("dataset") and data.get("translator"):
+            draft = ConversionJob(dataset=data["dataset"], translator=data["translator"], output_name=data.get("output_name") or "")
+            draft.output_name = draft.output_name or default_output_name(draft.dataset, draft.translator)
+            other = draft.job_writing_the_same_output()
+            if other is not None:
+                raise forms.ValidationError(f"{other} is {other.status} and writes {draft.output_name_or_path}; wait for it or cancel it first.")
+        return data
+
 
 class JobAdmin(admin.ModelAdmin):
     """A job is created through `add_form`, then read-only: it changes only through the actions."""
@@ -282,7 +292,11 @@ class ConversionJobAdmin(JobAdmin):
             self.message_user(request, "No translator is active: make one active first.", messages.ERROR)
             return
         for old in queryset.select_related("dataset"):
-            job = ConversionJob.start(old.dataset, translator, user=request.user, chunk_size=old.chunk_size, float16=old.float16, device=old.device)
+            try:
+                job = ConversionJob.start(old.dataset, translator, user=request.user, chunk_size=old.chunk_size, float16=old.float16, device=old.device)
+            except JobStateError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                continue
             self.log_addition(request, job, f"Reconversion of {old.dataset.name} with {translator} (after job {old.pk})")
             self.message_user(request, f"{job} queued.")
 

@@ -7,7 +7,7 @@ from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.db.models.functions import Upper
 
-from l1kweb.jobs import Job
+from l1kweb.jobs import Job, JobStateError, JobStatus
 from l1kweb.paths import NAME_PATTERN, allowed_path, check_name, resolve_data_path, stored_data_path
 
 file_name_part = RegexValidator(
@@ -177,7 +177,21 @@ class ConversionJob(Job):
     def save(self, *args, **kwargs):
         if not self.output_name:
             self.output_name = default_output_name(self.dataset, self.translator)
+        if self._state.adding:
+            other = self.job_writing_the_same_output()
+            if other is not None:
+                raise JobStateError(other, f"it writes {self.output_name_or_path}; wait for it or cancel it before starting another conversion into the same file")
         super().save(*args, **kwargs)
+
+    @property
+    def output_name_or_path(self) -> str:
+        return self.output_path or f"converted/{self.output_name}.gctx"
+
+    def job_writing_the_same_output(self) -> "ConversionJob | None":
+        """Another queued or running (not orphaned) conversion into this job's output file, if any."""
+        target = self.output_file.resolve()
+        live = ConversionJob.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exclude(pk=self.pk).select_related("dataset", "translator")
+        return next((job for job in live if job.output_file.resolve() == target and not job.is_orphaned), None)
 
     @property
     def output_file(self) -> Path:

@@ -86,3 +86,23 @@ def test_cancel_and_resume_actions_change_the_job_and_are_logged(staff, data_dir
     job.refresh_from_db()
     assert job.status == "done" and job.output.n_profiles == 10
     assert [e.change_message for e in LogEntry.objects.filter(action_flag=CHANGE).order_by("action_time")] == ["Cancellation requested", "Resumed"]
+
+
+def test_a_second_conversion_into_the_same_output_is_refused_while_the_first_is_live(staff, data_dir):
+    from l1kweb.jobs import JobStateError
+
+    translator, dataset, _, _ = registered_pair(data_dir, n_samples=10)
+    first = ConversionJob.objects.create(dataset=dataset, translator=translator, chunk_size=4, device="cpu")  # queued
+    response = staff.post(reverse("admin:conversion_conversionjob_add"), {
+        "dataset": dataset.pk, "translator": translator.pk, "output_name": "", "chunk_size": 8, "device": "cpu",
+    })
+    assert response.status_code == 200
+    assert f"{first} is queued and writes converted/{first.output_name}.gctx" in response.content.decode()
+    with pytest.raises(JobStateError, match="wait for it or cancel it before starting another conversion into the same file"):
+        ConversionJob.start(dataset, translator, chunk_size=8, device="cpu")
+    assert ConversionJob.objects.count() == 1
+    # Another output name is another file: allowed. Once the first is cancelled, its output is free again.
+    ConversionJob.objects.create(dataset=dataset, translator=translator, output_name="other", chunk_size=4, device="cpu")
+    first.request_cancel()
+    ConversionJob.objects.create(dataset=dataset, translator=translator, chunk_size=4, device="cpu")
+    assert ConversionJob.objects.count() == 3

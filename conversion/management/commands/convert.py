@@ -12,9 +12,9 @@ from conversion.datasets import register_dataset
 from conversion.formats import FormatError
 from conversion.formats.l1000 import read_inst_info
 from conversion.models import ConversionJob, Dataset, DatasetKind, TranslatorModel, default_output_name
-from l1kweb.paths import stored_data_path
 from conversion.translator.bundle import BundleError
-from l1kweb.jobs import JobStatus
+from l1kweb.jobs import JobStateError, JobStatus
+from l1kweb.paths import stored_data_path
 
 
 class Command(BaseCommand):
@@ -91,7 +91,10 @@ class Command(BaseCommand):
         job = ConversionJob(dataset=dataset, translator=translator, output_name=name, output_path=out,
                             chunk_size=o["chunk_size"], float16=o["float16"], device=o["device"])
         job.chunks_total = job.plan_chunks()
-        job.save()
+        try:
+            job.save()
+        except JobStateError as exc:
+            raise CommandError(str(exc)) from None
         return job
 
     def _run(self, job: ConversionJob) -> None:
