@@ -20,7 +20,7 @@ from conversion.datasets import load_metadata, register_dataset
 from conversion.models import ConversionJob, DatasetKind, TrainingJob, TranslatorModel
 from l1kweb.paths import allowed_path
 from conversion.formats.errors import FormatError
-from l1kweb.jobs import STALE_AFTER, JobCancelled, JobStatus, keep_alive
+from l1kweb.jobs import RETRY_TRANSIENT, STALE_AFTER, TRANSIENT_ERRORS, JobCancelled, JobStatus, hand_back, keep_alive
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +60,9 @@ def _run_claimed(task, job, work, *, kept: str) -> dict:
         job.mark_cancelled()
         job.append_log(f"Cancelled; {kept} are kept for a resume.")
         return {"job": job.pk, "status": job.status}
+    except TRANSIENT_ERRORS:
+        hand_back(type(job).objects.filter(pk=job.pk, status=JobStatus.RUNNING), status=JobStatus.QUEUED)  # the retry claims it
+        raise
     except (FormatError, ValueError, OSError) as exc:
         # Bad input or a bad bundle: retrying will not help; the admin sees the sentence.
         logger.warning("%s %s failed: %s", type(job).__name__, job.pk, exc)
@@ -68,7 +71,7 @@ def _run_claimed(task, job, work, *, kept: str) -> dict:
         return {"job": job.pk, "status": job.status}
 
 
-@shared_task(name="conversion.tasks.run_conversion", ignore_result=False)
+@shared_task(name="conversion.tasks.run_conversion", ignore_result=False, **RETRY_TRANSIENT)
 def run_conversion(job_id: int) -> dict:
     job = ConversionJob.objects.select_related("dataset", "translator").get(pk=job_id)
     return _run_claimed(run_conversion, job, convert_job, kept="finished chunks")
@@ -115,7 +118,7 @@ def convert_job(job: ConversionJob, *, progress=None) -> dict:
     return {"job": job.pk, "status": job.status, "output": output.pk, "profiles": summary["n_profiles"]}
 
 
-@shared_task(name="conversion.tasks.run_training", ignore_result=False)
+@shared_task(name="conversion.tasks.run_training", ignore_result=False, **RETRY_TRANSIENT)
 def run_training(job_id: int) -> dict:
     job = TrainingJob.objects.get(pk=job_id)
     return _run_claimed(run_training, job, train_job, kept="epoch checkpoints")

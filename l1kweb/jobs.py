@@ -12,8 +12,10 @@ import threading
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, connection, models, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, models, transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,18 @@ class JobStatus(models.TextChoices):
 
 # A running job whose heartbeat is older than this is considered orphaned.
 STALE_AFTER = timedelta(minutes=10)
+
+# Lost connections to the database or the broker: a task that meets one is
+# retried with backoff (every chunk is idempotent). Any other error fails the
+# job with its sentence.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, KombuOperationalError, RedisConnectionError, RedisTimeoutError)
+RETRY_TRANSIENT = {
+    "autoretry_for": TRANSIENT_ERRORS,
+    "retry_backoff": 30,
+    "retry_backoff_max": 600,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
 
 
 class Job(models.Model):
@@ -137,6 +151,18 @@ class Job(models.Model):
     @property
     def is_orphaned(self) -> bool:
         return self.status == JobStatus.RUNNING and (self.heartbeat_at is None or self.heartbeat_at < timezone.now() - STALE_AFTER)
+
+
+def hand_back(queryset, **fields) -> None:
+    """After a lost connection: give a claim back so the task's retry can take it at once.
+
+    Best effort: when the database is still out of reach the claim stays, and
+    the job is taken over once its heartbeat is older than STALE_AFTER.
+    """
+    try:
+        queryset.update(**fields)
+    except TRANSIENT_ERRORS as exc:
+        log.warning("claim not handed back (%s); it lapses after %s", exc, STALE_AFTER)
 
 
 @contextlib.contextmanager

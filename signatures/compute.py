@@ -45,7 +45,7 @@ from django.utils.text import slugify
 
 from conversion.models import Dataset
 from l1kweb.bulk import copy_rows
-from l1kweb.jobs import STALE_AFTER, JobCancelled, JobStateError, JobStatus, keep_alive
+from l1kweb.jobs import STALE_AFTER, TRANSIENT_ERRORS, JobCancelled, JobStateError, JobStatus, hand_back, keep_alive
 from l1kweb.paths import resolve_data_path
 from signatures.batches import BatchPlan, batch_from_dict, batch_to_dict, compute_batch as compute_batch_values, plan_batches
 from signatures.models import BatchStatus, CellLine, JobStage, Release, ReleaseStatus, Signature, SignatureBatch, SignatureJob
@@ -195,6 +195,8 @@ def run_job(job_id: int, *, progress=None) -> dict:
     except JobCancelled:
         job.mark_cancelled()
         return {"job": job_id, "cancelled": True}
+    except TRANSIENT_ERRORS:
+        raise  # the task is retried; the job stays as it is
     except Exception as exc:
         _fail(job, exc)
         raise
@@ -258,6 +260,8 @@ def compute_batch(job_id: int, index: int, *, then_merge: bool = True) -> dict:
     except JobCancelled:
         job.mark_cancelled()
         return {"job": job_id, "batch": index, "cancelled": True}
+    except TRANSIENT_ERRORS:
+        raise  # the task is retried; the batch is idempotent
     except Exception as exc:
         _fail(job, exc, where=f"batch {index} ({record.name})")
         raise
@@ -342,6 +346,9 @@ def finish_job(job_id: int, *, progress=None) -> dict:
     except JobCancelled:
         job.mark_cancelled()
         return {"job": job_id, "cancelled": True}
+    except TRANSIENT_ERRORS:
+        hand_back(SignatureJob.objects.filter(pk=job.pk), finish_claimed_at=None)  # the retry claims the step again
+        raise
     except Exception as exc:
         _fail(job, exc, where="merge")
         raise
