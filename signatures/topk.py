@@ -60,9 +60,10 @@ def _order(key: torch.Tensor, sig: torch.Tensor) -> torch.Tensor:
     in many of them) and torch.topk keeps an arbitrary subset of tied values;
     this order breaks ties by column exactly as `search.ranking` does, so the
     precomputed lists and the exact queries agree. float32 bits reinterpreted
-    as integers, with the low 31 bits of negatives flipped, sort like the floats.
+    as integers, with the low 31 bits of negatives flipped, sort like the floats;
+    adding +0.0 first turns -0.0 into +0.0, so signed zeros tie as they compare.
     """
-    bits = key.contiguous().view(torch.int32).to(torch.int64)
+    bits = (key + 0.0).contiguous().view(torch.int32).to(torch.int64)
     monotone = torch.where(bits < 0, bits ^ 0x7FFFFFFF, bits)
     return (monotone << 32) + (0xFFFFFFFF - sig)
 

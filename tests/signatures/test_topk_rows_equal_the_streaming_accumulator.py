@@ -1,0 +1,57 @@
+"""The gene-major top-k builder returns exactly TopKAccumulator's rows, ties and signed zeros included."""
+
+import numpy as np
+import pytest
+
+from signatures.store import ranks_up
+from signatures.topk import TopKAccumulator
+from signatures.topk_rows import top_rows_from_genes
+
+FIELDS = ("gene", "direction", "signature", "cd", "logfc", "rank", "top_cd", "top_logfc", "top_rank")
+
+
+def _tied(n_sigs, n_genes, seed):
+    rng = np.random.default_rng(seed)
+    cd = np.round(rng.standard_normal((n_sigs, n_genes)) * 2).astype(np.float32)  # integer-valued: ties, -0.0 and 0.0
+    logfc = np.round(rng.standard_normal(cd.shape)).astype(np.float32)
+    logfc[rng.random(cd.shape) < 0.3] = -0.0
+    logfc[rng.random(cd.shape) < 0.2] = 0.0
+    cd[:, 3] = 0.0  # a gene constant 0: in no list
+    cd[: n_sigs // 2, 5] = 1.0  # a gene with half its signatures tied
+    return cd, logfc, ranks_up(cd)
+
+
+def _accumulated(columns, cd, logfc, rank_up, k, block):
+    acc = TopKAccumulator(cd.shape[1], k=k)
+    for a in range(0, len(columns), block):
+        acc.update(columns[a : a + block], cd[a : a + block], logfc[a : a + block], rank_up[a : a + block])
+    return acc.rows()
+
+
+@pytest.mark.parametrize("k", [1, 7, 50, 1000])
+@pytest.mark.parametrize("subset", ["all", "scattered"])
+def test_gene_major_rows_equal_the_accumulator_rows(k, subset):
+    n_sigs, n_genes = 900, 12
+    cd, logfc, rank_up = _tied(n_sigs, n_genes, seed=k)
+    columns = np.arange(n_sigs) if subset == "all" else np.sort(np.random.default_rng(1).choice(n_sigs, 500, replace=False))
+    expected = _accumulated(columns, cd[columns], logfc[columns], rank_up[columns], k, 128)
+    genes = np.arange(n_genes)
+    got = top_rows_from_genes(genes, columns, cd[columns].T, logfc[columns].T, rank_up[columns].T, n_genes=n_genes, k=k)
+    for field in FIELDS:
+        np.testing.assert_array_equal(getattr(got, field), getattr(expected, field), err_msg=field)
+    assert not (got.gene == 3).any()
+
+
+def test_gene_blocks_concatenate_to_the_whole():
+    cd, logfc, rank_up = _tied(300, 10, seed=3)
+    columns = np.arange(300)
+    whole = top_rows_from_genes(np.arange(10), columns, cd.T, logfc.T, rank_up.T, n_genes=10, k=20)
+    parts = [top_rows_from_genes(np.arange(a, b), columns, cd.T[a:b], logfc.T[a:b], rank_up.T[a:b], n_genes=10, k=20) for a, b in ((0, 4), (4, 9), (9, 10))]
+    for field in FIELDS:
+        np.testing.assert_array_equal(np.concatenate([getattr(p, field) for p in parts]), getattr(whole, field), err_msg=field)
+
+
+def test_columns_must_be_ascending():
+    cd = np.ones((1, 3), dtype=np.float32)
+    with pytest.raises(ValueError, match="ascending"):
+        top_rows_from_genes(np.arange(1), np.array([2, 1, 3]), cd, cd, np.ones((1, 3), dtype=np.int32), n_genes=1, k=1)
