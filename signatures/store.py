@@ -250,9 +250,20 @@ class SignatureStore:
         i = self.gene_position(entrez_id)
         return GeneValues(cd=self._gm["cd"][i], logfc=self._gm["logfc"][i], rank_up=self._gm["rank_up"][i])
 
-    def read_gene_block(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Genes start..stop-1 across all signatures: cd, logfc, rank_up, each (stop-start, n_signatures)."""
-        return self._gm["cd"][start:stop], self._gm["logfc"][start:stop], self._gm["rank_up"][start:stop]
+    def read_gene_block(self, start: int, stop: int, runs=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Genes start..stop-1: cd, logfc, rank_up, each (stop-start, signatures).
+
+        All signatures, or with ``runs`` (a list of [a, b) column ranges) those
+        columns in that order, read range by range.
+        """
+        if runs is None:
+            return self._gm["cd"][start:stop], self._gm["logfc"][start:stop], self._gm["rank_up"][start:stop]
+        out = []
+        for name in ("cd", "logfc", "rank_up"):
+            ds = self._gm[name]
+            parts = [ds[start:stop, a:b] for a, b in runs]
+            out.append(parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1) if parts else ds[start:stop, 0:0])
+        return out[0], out[1], out[2]
 
     def _matrix(self, metric: str) -> h5py.Dataset:
         if metric not in self._gctx:

@@ -11,7 +11,6 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("release")
         parser.add_argument("--top", type=int, default=TOP_N, help=f"List length per metric (default {TOP_N}).")
-        parser.add_argument("--device", default="auto", help="auto, cpu or cuda (falls back to cpu).")
 
     def handle(self, *args, **opts):
         try:
@@ -19,7 +18,7 @@ class Command(BaseCommand):
         except Release.DoesNotExist:
             raise CommandError(f"Unknown release {opts['release']!r}.") from None
         try:
-            n = build_index(release, k=opts["top"], device=opts["device"], progress=lambda it, desc: tqdm(it, desc=desc, file=self.stderr))
+            n = build_index(release, k=opts["top"], progress=lambda it, desc: tqdm(it, desc=desc, file=self.stderr))
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"Release {release.name}: {n} index rows for {release.n_genes} genes.")
