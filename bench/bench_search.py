@@ -87,7 +87,7 @@ def build_database(env: dict, rng: np.random.Generator) -> dict:
     t0 = time.perf_counter()
     with psycopg.connect(DB_URL, autocommit=False) as conn, conn.cursor() as cur:
         # Genes: Entrez ids 1..N_GENES, symbols G1.. (the registry's shape, not its names).
-        copy_rows(cur, "search_gene", ["entrez_id", "symbol", "name", "ensembl_id", "status", "in_model_output"],
+        copy_rows(cur, "conversion_gene", ["entrez_id", "symbol", "name", "ensembl_id", "status", "in_model_output"],
                   ["".join(f"{g}\tG{g}\tgene {g}\t\t{'landmark' if g <= 978 else 'model_only'}\tt\n" for g in range(1, N_GENES + 1))])
         cur.execute("INSERT INTO conversion_dataset (name, kind, path, metadata_path, n_profiles, n_genes, description, created_at) VALUES ('bench', 'rnaseq_like', 'bench.gctx', '', %s, %s, '', now()) RETURNING id", (N_SIGS * 3, N_GENES))
         dataset_id = cur.fetchone()[0]

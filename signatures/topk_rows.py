@@ -10,16 +10,22 @@ Per list: np.partition finds each gene's k-th best key, every key strictly
 better is in the list, and the keys equal to the k-th fill the remaining
 places in column order. Memory: a few (n_block_genes, n_columns) arrays.
 
-Imports numpy only.
+Imports numpy (and reads a signatures.store.SignatureStore) only.
 """
 
 from __future__ import annotations
+
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from signatures.topk import TopRows
 
 DIRECTIONS = ("up", "down")
+# A gene block holds at most this many bytes of values (cd, logfc, rank_up).
+GENE_BLOCK_BYTES = 64 * 2**20
+THREADS = 2
 
 
 def _select(key: np.ndarray, k: int) -> np.ndarray:
@@ -85,3 +91,45 @@ def top_rows_from_genes(
         top_logfc=flags[1],
         top_rank=flags[2],
     )
+
+
+def _runs(columns: np.ndarray) -> list[tuple[int, int]]:
+    """Sorted columns -> contiguous [start, stop) runs."""
+    if len(columns) == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(columns) != 1) + 1
+    starts = np.concatenate([[0], breaks])
+    stops = np.concatenate([breaks, [len(columns)]])
+    return [(int(columns[a]), int(columns[b - 1]) + 1) for a, b in zip(starts, stops)]
+
+
+def _bounded_map(fn, items):
+    """fn over items on THREADS threads, results in order, at most THREADS items in flight."""
+    with ThreadPoolExecutor(THREADS) as pool:
+        pending = deque()
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) >= THREADS:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def store_top_rows(store, columns: np.ndarray, *, k: int, block_size: int = 1024, progress=None, desc: str = "index"):
+    """TopRows of every gene of an open SignatureStore over `columns`, one gene block at a time.
+
+    Reads each block of genes' gene-major rows restricted to `columns` (one
+    read per contiguous column run) and selects its lists on THREADS threads,
+    at most THREADS blocks in flight. Yields the blocks' TopRows in gene order.
+    """
+    columns = np.asarray(columns, dtype=np.int64)
+    runs = _runs(columns)
+    n_block = max(1, min(block_size, GENE_BLOCK_BYTES // (12 * max(1, len(columns)))))
+    gene_blocks = [(a, min(a + n_block, store.n_genes)) for a in range(0, store.n_genes, n_block)]
+
+    def block_rows(bounds):
+        a, b = bounds
+        cd, logfc, rank_up = store.read_gene_block(a, b, runs)
+        return top_rows_from_genes(np.arange(a, b), columns, cd, logfc, rank_up, n_genes=store.n_genes, k=k)
+
+    yield from _bounded_map(block_rows, progress(gene_blocks, desc=desc) if progress is not None else gene_blocks)
