@@ -7,7 +7,6 @@ commands use (register_dataset, TranslatorModel.register_bundle/activate,
 ConversionJob.start/resume) and is recorded in the admin log (LogEntry).
 """
 
-import os
 from pathlib import Path
 
 from django import forms
@@ -16,6 +15,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from conversion.datasets import register_dataset
+from conversion.files import atomic_path
 from conversion.formats import FormatError
 from conversion.formats.l1000 import read_inst_info
 from conversion.models import ConversionJob, Dataset, DatasetKind, TrainingJob, TranslatorModel, default_output_name
@@ -30,14 +30,9 @@ def store_upload(upload, subdir: str) -> Path:
     """Copy an uploaded file under DATA_DIR/uploads/<subdir>/ (temp name, then rename)."""
     target = Path(settings.DATA_DIR) / UPLOADS / subdir / Path(upload.name).name
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            for chunk in upload.chunks():
-                fh.write(chunk)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(target) as tmp, open(tmp, "wb") as fh:
+        for chunk in upload.chunks():
+            fh.write(chunk)
     return target
 
 

@@ -9,7 +9,6 @@ that signatures and search never need to know where the metadata came from
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ import pandas as pd
 from django.conf import settings
 from django.db import transaction
 
+from conversion.files import atomic_path
 from conversion.formats import open_matrix
 from conversion.formats.errors import FormatError
 from conversion.formats.l1000 import PROFILE_COLUMNS, normalise_profile_metadata
@@ -47,9 +47,9 @@ def register_dataset(name, path, *, kind, metadata: pd.DataFrame | None, source=
     meta_rel = Path(METADATA_DIR) / f"{name}.tsv"
     meta_abs = Path(settings.DATA_DIR) / meta_rel
     meta_abs.parent.mkdir(parents=True, exist_ok=True)
-    tmp = meta_abs.with_name(f".{meta_abs.name}.{os.getpid()}.tmp")
+    metadata_file = atomic_path(meta_abs)
     try:
-        table.to_csv(tmp, sep="\t", index=False, na_rep="")
+        table.to_csv(metadata_file.tmp, sep="\t", index=False, na_rep="")
         with transaction.atomic():
             dataset, _ = Dataset.objects.update_or_create(
                 name=name,
@@ -64,9 +64,11 @@ def register_dataset(name, path, *, kind, metadata: pd.DataFrame | None, source=
                     "description": description,
                 },
             )
-            os.replace(tmp, meta_abs)
-    finally:
-        tmp.unlink(missing_ok=True)
+            # Renamed inside the transaction: a failed rename rolls the row back.
+            metadata_file.commit()
+    except BaseException:
+        metadata_file.discard()
+        raise
     return dataset
 
 

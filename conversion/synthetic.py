@@ -27,7 +27,6 @@ effects). Plain numpy/pandas/h5py: no Django.
 """
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +34,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from conversion.files import atomic_path
 from conversion.formats.gctx import GctxWriter, write_gctx
 
 
@@ -101,9 +101,8 @@ def make_world(out_dir, *, size: str = "tiny", seed: int = 0, progress=None) -> 
     manifest["landmark_entrez_ids"] = genes.loc[genes.is_lm, "entrez_id"].astype(int).tolist()
     manifest["output_entrez_ids"] = genes.loc[genes.in_output, "entrez_id"].astype(int).tolist()
     manifest = {k: (str(v) if isinstance(v, Path) else v) for k, v in manifest.items()}
-    tmp = out / ".manifest.json.tmp"
-    tmp.write_text(json.dumps(manifest, indent=1))
-    os.replace(tmp, out / "manifest.json")
+    with atomic_path(out / "manifest.json") as tmp:
+        tmp.write_text(json.dumps(manifest, indent=1))
     return manifest
 
 
@@ -351,9 +350,8 @@ def _pert_effects(spec: WorldSize, model: _Model, perts: pd.DataFrame) -> np.nda
 
 
 def _atomic_tsv(frame: pd.DataFrame, path: Path) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp")
-    frame.to_csv(tmp, sep="\t", index=False, na_rep="-666")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, sep="\t", index=False, na_rep="-666")
     return path
 
 
@@ -464,32 +462,26 @@ def _write_archs4(path: Path, spec: WorldSize, genes: pd.DataFrame, model: _Mode
     """ARCHS4-style HDF5: data/expression (genes, samples) uint32 counts, genes in shuffled order."""
     gene_order = rng.permutation(len(genes))
     n, k = spec.n_archs4, spec.n_programs
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with h5py.File(tmp, "w") as h5:
-            expr = h5.create_dataset(
-                "data/expression", shape=(len(genes), n), dtype=np.uint32, chunks=(min(len(genes), 2000), min(n, 100)), compression="gzip", compression_opts=1
-            )
-            for lo in range(0, n, chunk):
-                m = min(chunk, n - lo)
-                cells = rng.integers(spec.n_cells, size=m)
-                # Public RNA-seq spans more states than the L1000 plates: wider latent
-                # variation, including program shifts like those of perturbations.
-                z = rng.normal(0, 1.3, (m, k)).astype(np.float32)
-                x = _rnaseq(model, cells, z, rng)
-                depth = rng.lognormal(0.0, 0.35, (m, 1))
-                counts = rng.poisson(np.maximum(np.exp2(x) - 1.0, 0.0) * depth)
-                expr[:, lo : lo + m] = counts[:, gene_order].T.astype(np.uint32)
-            enc = lambda values: np.array([str(v).encode() for v in values])
-            h5["meta/genes/symbol"] = enc(genes.symbol.to_numpy()[gene_order])
-            h5["meta/genes/ensembl_gene"] = enc(genes.ensembl_id.to_numpy()[gene_order])
-            h5["meta/samples/geo_accession"] = enc([f"GSM{9_000_000 + i}" for i in range(n)])
-            h5["meta/samples/series_id"] = enc([f"GSE{100_000 + i // 50}" for i in range(n)])
-            h5["meta/info/version"] = np.bytes_("2.latest-synthetic")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
+        expr = h5.create_dataset(
+            "data/expression", shape=(len(genes), n), dtype=np.uint32, chunks=(min(len(genes), 2000), min(n, 100)), compression="gzip", compression_opts=1
+        )
+        for lo in range(0, n, chunk):
+            m = min(chunk, n - lo)
+            cells = rng.integers(spec.n_cells, size=m)
+            # Public RNA-seq spans more states than the L1000 plates: wider latent
+            # variation, including program shifts like those of perturbations.
+            z = rng.normal(0, 1.3, (m, k)).astype(np.float32)
+            x = _rnaseq(model, cells, z, rng)
+            depth = rng.lognormal(0.0, 0.35, (m, 1))
+            counts = rng.poisson(np.maximum(np.exp2(x) - 1.0, 0.0) * depth)
+            expr[:, lo : lo + m] = counts[:, gene_order].T.astype(np.uint32)
+        enc = lambda values: np.array([str(v).encode() for v in values])
+        h5["meta/genes/symbol"] = enc(genes.symbol.to_numpy()[gene_order])
+        h5["meta/genes/ensembl_gene"] = enc(genes.ensembl_id.to_numpy()[gene_order])
+        h5["meta/samples/geo_accession"] = enc([f"GSM{9_000_000 + i}" for i in range(n)])
+        h5["meta/samples/series_id"] = enc([f"GSE{100_000 + i // 50}" for i in range(n)])
+        h5["meta/info/version"] = np.bytes_("2.latest-synthetic")
     return path
 
 

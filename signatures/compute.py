@@ -38,11 +38,12 @@ import h5py
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
+from conversion.files import atomic_path
 from conversion.models import Dataset
 from l1kweb.bulk import copy_rows
 from l1kweb.jobs import STALE_AFTER, TRANSIENT_ERRORS, JobCancelled, JobStateError, JobStatus, hand_back, keep_alive
@@ -272,15 +273,10 @@ def compute_batch(job_id: int, index: int, *, then_merge: bool = True) -> dict:
 
 def _write_chunk(path: Path, sig_ids: list[str], cd: np.ndarray, logfc: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.create_dataset("sig_ids", data=np.array([s.encode() for s in sig_ids]))
-            f.create_dataset("cd", data=cd, dtype="float32")  # (groups, genes)
-            f.create_dataset("logfc", data=logfc, dtype="float32")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.create_dataset("sig_ids", data=np.array([s.encode() for s in sig_ids]))
+        f.create_dataset("cd", data=cd, dtype="float32")  # (groups, genes)
+        f.create_dataset("logfc", data=logfc, dtype="float32")
 
 
 def _claim_merge(job_id: int) -> bool:

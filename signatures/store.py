@@ -19,17 +19,18 @@ A store is a directory holding three files:
   it is not a complete store.
 
 Every file is written under a temporary name in the same directory and moved
-into place with ``os.replace`` only when all of it has been written, so a
-crashed writer leaves no file that looks complete.
+into place with ``os.replace`` only when all of it has been written
+(``conversion.files.atomic_path``), so a crashed writer leaves no file that looks
+complete.
 
-This module imports numpy, pandas, h5py and the data layer's plain GCTX writer
-(``conversion.formats.gctx``), never Django; Django code calls it.
+This module imports numpy, pandas, h5py, the data layer's plain GCTX writer
+(``conversion.formats.gctx``) and ``conversion.files``, never Django; Django code
+calls it.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from conversion.files import atomic_path
 from conversion.formats.gctx import GctxWriter
 
 FORMAT_VERSION = 1
@@ -85,10 +87,6 @@ def _as_bytes(values) -> np.ndarray:
     return np.array(encoded, dtype=f"S{width}")
 
 
-def _tmp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
-
-
 class StoreWriter:
     """Write a store signature block by signature block, with bounded memory.
 
@@ -125,9 +123,8 @@ class StoreWriter:
             "cd": GctxWriter(self.directory / CD_FILE, row_ids, self.n_signatures, row_meta=row_meta),
             "logfc": GctxWriter(self.directory / LOGFC_FILE, row_ids, self.n_signatures, row_meta=row_meta),
         }
-        self._gene_major_path = self.directory / GENE_MAJOR_FILE
-        self._gene_major_tmp = _tmp_name(self._gene_major_path)
-        self._gm = h5py.File(self._gene_major_tmp, "w")
+        self._gene_major = atomic_path(self.directory / GENE_MAJOR_FILE)
+        self._gm = h5py.File(self._gene_major.tmp, "w")
         shape = (len(self.genes), self.n_signatures)
         # Contiguous (no chunks=): one gene row is one byte range on disk.
         self._gm_cd = self._gm.create_dataset("cd", shape=shape, dtype="float32")
@@ -176,7 +173,7 @@ class StoreWriter:
         if not ok:
             for out in self._gctx.values():
                 out.abort()
-            self._gene_major_tmp.unlink(missing_ok=True)
+            self._gene_major.discard()
             if error is not None:
                 raise error
             return
@@ -184,11 +181,10 @@ class StoreWriter:
         # complete once store.json is written after all three files.
         for out in self._gctx.values():
             out.close()
-        os.replace(self._gene_major_tmp, self._gene_major_path)
+        self._gene_major.commit()
         manifest = {"format_version": FORMAT_VERSION, "n_signatures": self.n_signatures, "n_genes": len(self.genes)}
-        tmp = _tmp_name(self.directory / MANIFEST_FILE)
-        tmp.write_text(json.dumps(manifest, indent=2))
-        os.replace(tmp, self.directory / MANIFEST_FILE)
+        with atomic_path(self.directory / MANIFEST_FILE) as tmp:
+            tmp.write_text(json.dumps(manifest, indent=2))
 
 
 def write_store(

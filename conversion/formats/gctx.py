@@ -12,7 +12,6 @@ the whole matrix; `read` takes row/column selections and `iter_chunks` streams
 blocks of samples.
 """
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from conversion.files import atomic_path
 from conversion.formats._common import as_positions, check_unique, contiguous_runs, decode_text, encode_meta, meta_frame
 from conversion.formats.errors import FormatError
 
@@ -228,8 +228,8 @@ class GctxWriter:
         self._written = np.zeros(self.n_cols, dtype=bool)
         self._col_meta_parts: list[tuple[int, pd.DataFrame]] = []
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        self._h5 = h5py.File(self._tmp, "w")
+        self._file = atomic_path(self.path)
+        self._h5 = h5py.File(self._file.tmp, "w")
         self._closed = False
         try:
             self._h5.attrs["version"] = np.bytes_(VERSION)
@@ -294,7 +294,7 @@ class GctxWriter:
                     raise ValueError(f"{self.path}: column metadata was given for {len(meta)} of {self.n_cols} columns; give it for every block or none.")
                 self._write_meta(cols, meta, self.n_cols, what="column")
             self._h5.close()
-            os.replace(self._tmp, self.path)
+            self._file.commit()
             self._closed = True
         except BaseException:
             self.abort()
@@ -308,7 +308,7 @@ class GctxWriter:
         try:
             self._h5.close()
         finally:
-            self._tmp.unlink(missing_ok=True)
+            self._file.discard()
 
     @staticmethod
     def _write_meta(group, meta: pd.DataFrame, n: int, *, what: str) -> None:

@@ -18,12 +18,13 @@ F and the discriminators are needed only for training and live in the training
 checkpoints, not in the bundle.
 """
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from conversion.files import atomic_path
 
 from .config import TranslatorConfig
 from .networks import Extrapolator, Generator, TwoStep
@@ -124,15 +125,11 @@ class Bundle:
         }
 
     def save(self, path: str | Path) -> Path:
-        """Write atomically: a temp file in the same directory, then os.replace."""
+        """Write atomically (see conversion.files.atomic_path)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        try:
+        with atomic_path(path) as tmp:
             torch.save(self.to_dict(), tmp)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
         return path
 
 

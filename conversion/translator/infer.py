@@ -13,7 +13,6 @@ appears atomically; the parts are then removed.
 
 import json
 import math
-import os
 import shutil
 import time
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from conversion.files import atomic_path
 from conversion.formats import open_matrix
 from conversion.formats.l1000 import landmark_positions
 
@@ -73,9 +73,8 @@ def _prepare_parts(directory: Path, description: dict) -> None:
             return
         shutil.rmtree(directory)
     directory.mkdir(parents=True)
-    tmp = directory / ".manifest.json.tmp"
-    tmp.write_text(json.dumps(description, indent=1))
-    os.replace(tmp, manifest)
+    with atomic_path(manifest) as tmp:
+        tmp.write_text(json.dumps(description, indent=1))
 
 
 def _part(directory: Path, index: int) -> Path:
@@ -83,10 +82,8 @@ def _part(directory: Path, index: int) -> Path:
 
 
 def _save_part(path: Path, block: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.save(fh, block)
-    os.replace(tmp, path)
 
 
 def convert_file(

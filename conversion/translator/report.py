@@ -5,10 +5,11 @@ the report opens offline and can be mailed as one file.
 """
 
 import html
-import os
 from pathlib import Path
 
 import plotly.graph_objects as go
+
+from conversion.files import atomic_path
 
 _TITLES = {
     ("per_sample", "landmarks"): "Landmark genes (step 1), per sample",
@@ -63,7 +64,6 @@ def write_report(result: dict, path: str | Path, *, title: str, description: str
 {''.join(figures)}
 </body></html>
 """
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(page, encoding="utf-8")
     return path

@@ -15,7 +15,6 @@ checkpoint with its Adam moments is about 3.8 GB.)
 
 import logging
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -24,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+
+from conversion.files import atomic_path
 
 from .config import CycleGANConfig, ExtrapolatorConfig
 from .device import resolve_device
@@ -42,9 +43,8 @@ def _autocast(device: torch.device):
 
 def _save_atomic(obj: dict, path: Path) -> None:
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 class _Checkpointer:

@@ -1,11 +1,11 @@
 """Evaluate a bundle on a GTEx-style paired set: metrics.json and a Plotly report.html."""
 
 import json
-import os
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from conversion.files import atomic_path
 from conversion.formats import FormatError
 from conversion.models import TranslatorModel
 from l1kweb.paths import stored_data_path
@@ -41,9 +41,8 @@ class Command(BaseCommand):
         except (FormatError, BundleError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         metrics = {"bundle": str(bundle), "version": model.version, "paired_set": {"l1000": str(l1000), "rnaseq": str(rnaseq)}, **result["summary"]}
-        tmp = out / ".metrics.json.tmp"
-        tmp.write_text(json.dumps(metrics, indent=1))
-        os.replace(tmp, out / "metrics.json")
+        with atomic_path(out / "metrics.json") as tmp:
+            tmp.write_text(json.dumps(metrics, indent=1))
         write_report(result, out / "report.html", title=f"Translator {model.version}: paired evaluation",
                      description=f"Bundle {bundle}; paired set {l1000} + {rnaseq} ({rnaseq_values}).")
         registered = TranslatorModel.objects.filter(path=stored_data_path(bundle)).update(metrics=metrics)

@@ -21,6 +21,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from conversion.files import atomic_path
 from conversion.models import ConversionJob, Dataset, TranslatorModel
 from l1kweb.celery import app as celery_app
 from search.context_processors import SYNTHETIC_CACHE_KEY
@@ -74,9 +75,8 @@ class Command(BaseCommand):
         world = json.loads(manifest.read_text())
         output_genes = world_dir / "output_entrez_ids.txt"
         if not output_genes.is_file():
-            tmp = output_genes.with_suffix(".tmp")
-            tmp.write_text("".join(f"{g}\n" for g in world["output_entrez_ids"]))
-            tmp.replace(output_genes)
+            with atomic_path(output_genes) as tmp:
+                tmp.write_text("".join(f"{g}\n" for g in world["output_entrez_ids"]))
         world["output_genes_file"] = str(output_genes)
         return world
 
