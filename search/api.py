@@ -19,7 +19,7 @@ from rest_framework.exceptions import APIException, NotFound, ParseError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from search import lookup
+from search import lookup, stores
 from search.query import TYPE_LABELS, BadParameter, SignatureRow, parse_params, release_facets, run_lists, signature_rows
 from signatures.models import Release, Signature
 from signatures.store import StoreError
@@ -176,7 +176,7 @@ def _search(request, symbol, *, pert_types=None, direction=None, default_limit=A
     try:
         (hl,) = run_lists(release, gene, params, [(types, params.direction)])
     except StoreError as exc:
-        raise StoreUnavailable(f"The exact query cannot be answered right now: {exc}") from None
+        raise StoreUnavailable(stores.unavailable(release, exc)) from None
     return release, gene, params, hl
 
 

@@ -9,25 +9,22 @@ modification time is part of the key all the same, so a store rebuilt in place
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
-from pathlib import Path
 
-from l1kweb.paths import resolve_data_path
 from signatures.store import MANIFEST_FILE, SignatureStore, StoreError, open_store
+
+log = logging.getLogger(__name__)
 
 _MAX_OPEN = 4
 _lock = threading.Lock()
 _open: OrderedDict[tuple[str, int], SignatureStore] = OrderedDict()
 
 
-def release_store_path(release) -> Path:
-    return resolve_data_path(release.directory)
-
-
 def store_for(release) -> SignatureStore:
     """The open store of `release`; raises StoreError naming the directory when it is missing."""
-    path = release_store_path(release)
+    path = release.store_dir
     try:
         stamp = (path / MANIFEST_FILE).stat().st_mtime_ns
     except OSError:
@@ -44,6 +41,13 @@ def store_for(release) -> SignatureStore:
             _, old = _open.popitem(last=False)
             old.close()
         return store
+
+
+def unavailable(release, exc: StoreError) -> str:
+    """The visitor's sentence for a store that cannot be read; the server's path goes to the log only."""
+    log.error("Release %s: signature store unavailable: %s", release.name if release else "-", exc)
+    name = f" of release {release.name}" if release else ""
+    return f"The exact query cannot be answered right now: the signature store{name} is unavailable. The error has been logged for the administrators."
 
 
 def clear() -> None:

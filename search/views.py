@@ -13,7 +13,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from search import downloads, lookup, plots
+from search import downloads, lookup, plots, stores
 from search.query import (
     METRIC_LABELS,
     TYPE_LABELS,
@@ -104,7 +104,7 @@ def gene_page(request, symbol):
         context["params"] = SearchParams()
         return render(request, "search/gene.html", context, status=400)
     except StoreError as exc:
-        context["error"] = f"The exact query cannot be answered right now: {exc}"
+        context["error"] = stores.unavailable(release, exc)
         return render(request, "search/gene.html", context, status=503)
     for section in sections:
         points = [_point(hit, hl.direction) for hl in section["lists"] for hit in hl.hits]
@@ -145,7 +145,7 @@ def download(request, symbol, fmt):
     except BadParameter as exc:
         return HttpResponse(exc.message + "\n", status=400, content_type="text/plain; charset=utf-8")
     except StoreError as exc:
-        return HttpResponse(f"The exact query cannot be answered right now: {exc}\n", status=503, content_type="text/plain; charset=utf-8")
+        return HttpResponse(stores.unavailable(release, exc) + "\n", status=503, content_type="text/plain; charset=utf-8")
     header = download_header(release, gene, params)
     body = downloads.render(fmt, header, hit_lists)
     response = HttpResponse(body, content_type=downloads.CONTENT_TYPES[fmt])
