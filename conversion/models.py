@@ -191,7 +191,7 @@ class ConversionJob(Job):
         """Another queued or running (not orphaned) conversion into this job's output file, if any."""
         target = self.output_file.resolve()
         live = ConversionJob.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exclude(pk=self.pk).select_related("dataset", "translator")
-        return next((job for job in live if job.output_file.resolve() == target and not job.is_orphaned), None)
+        return next((job for job in live if job.is_live and job.output_file.resolve() == target), None)
 
     @property
     def output_file(self) -> Path:

@@ -140,13 +140,23 @@ class Job(models.Model):
     def on_resume(self) -> None:
         """Reset what this kind of job keeps beside the shared fields (inside resume's transaction)."""
 
-    def resume(self) -> None:
-        """Requeue a failed, cancelled or orphaned job and send it again; what it finished is kept."""
+    def resume(self, *, enqueue: bool = True) -> None:
+        """Requeue a failed, cancelled or orphaned job and send it again; what it finished is kept.
+
+        enqueue=False leaves it queued for the caller to run in-process (a command's --inline).
+        """
         with transaction.atomic():
             if not self.requeue():
                 raise JobStateError(self, "only failed, cancelled or orphaned jobs can be resumed")
             self.on_resume()
-            self.enqueue()
+            if enqueue:
+                self.enqueue()
+        self.refresh_from_db()
+
+    @property
+    def is_live(self) -> bool:
+        """Queued, or running with a fresh heartbeat: someone will still write its output."""
+        return self.status == JobStatus.QUEUED or (self.status == JobStatus.RUNNING and not self.is_orphaned)
 
     @property
     def is_orphaned(self) -> bool:

@@ -46,7 +46,7 @@ from django.utils.text import slugify
 from conversion.files import atomic_path
 from conversion.models import Dataset
 from l1kweb.bulk import copy_rows
-from l1kweb.jobs import STALE_AFTER, TRANSIENT_ERRORS, JobCancelled, JobStateError, JobStatus, hand_back, keep_alive
+from l1kweb.jobs import STALE_AFTER, TRANSIENT_ERRORS, JobCancelled, JobStatus, hand_back, keep_alive
 from l1kweb.paths import resolve_data_path
 from signatures.batches import BatchPlan, batch_from_dict, batch_to_dict, compute_batch as compute_batch_values, plan_batches
 from signatures.models import BatchStatus, CellLine, JobStage, Release, ReleaseStatus, Signature, SignatureBatch, SignatureJob
@@ -112,14 +112,7 @@ def resume_job(job: SignatureJob, *, enqueue: bool = True) -> None:
 
     With enqueue=False (the command's --inline) the caller runs it in-process.
     """
-    if enqueue:
-        job.resume()
-        return
-    with transaction.atomic():
-        if not job.requeue():
-            raise JobStateError(job, "only failed, cancelled or orphaned jobs can be resumed")
-        job.on_resume()
-    job.refresh_from_db()
+    job.resume(enqueue=enqueue)
 
 
 def delete_release(release: Release) -> None:
@@ -127,7 +120,7 @@ def delete_release(release: Release) -> None:
     if release.is_active:
         raise ComputeError(f"Release {release.name} is active; activate another release before deleting it.")
     job = SignatureJob.objects.filter(release=release).first()
-    if job is not None and (job.status == JobStatus.QUEUED or (job.status == JobStatus.RUNNING and not job.is_orphaned)):
+    if job is not None and job.is_live:
         raise ComputeError(f"Release {release.name} is being computed (job {job.pk} is {job.status}); cancel the job before deleting the release.")
     directory = resolve_data_path(release.directory)
     with transaction.atomic():
