@@ -21,6 +21,7 @@ from conversion.formats import open_matrix
 from conversion.formats.errors import FormatError
 from conversion.formats.l1000 import PROFILE_COLUMNS, normalise_profile_metadata
 from conversion.models import Dataset
+from l1kweb.paths import stored_data_path
 
 METADATA_DIR = "metadata"
 
@@ -55,7 +56,7 @@ def register_dataset(name, path, *, kind, metadata: pd.DataFrame | None, source=
                 name=name,
                 defaults={
                     "kind": kind,
-                    "path": _stored_path(path),
+                    "path": stored_data_path(path),
                     "metadata_path": str(meta_rel),
                     "n_profiles": n_profiles,
                     "n_genes": n_genes,
@@ -100,11 +101,3 @@ def _in_column_order(metadata: pd.DataFrame, col_ids: np.ndarray, *, path) -> pd
         )
     return metadata.iloc[found.to_numpy().astype(np.int64)].reset_index(drop=True)[PROFILE_COLUMNS]
 
-
-def _stored_path(path: Path) -> str:
-    """Paths under DATA_DIR are stored relative to it, so the data directory can move."""
-    resolved = path.resolve()
-    try:
-        return str(resolved.relative_to(Path(settings.DATA_DIR).resolve()))
-    except ValueError:
-        return str(resolved)

@@ -4,8 +4,8 @@ Sources, joined by Entrez id (never by symbol):
 - CMap `gene_info` (pr_gene_id, pr_gene_symbol, pr_is_lm, pr_is_bing): which
   genes L1000 measured (landmarks) or inferred. Its symbols are from ~2015; a
   symbol that NCBI has since replaced is kept as a previous symbol.
-- NCBI `Homo_sapiens.gene_info`: current symbols, names, `Synonyms` (aliases)
-  and Ensembl ids in `dbXrefs`. Streamed in chunks; the real file has ~190k rows.
+- NCBI `Homo_sapiens.gene_info` (conversion.formats.ncbi): current symbols,
+  names, `Synonyms` (aliases) and Ensembl ids in `dbXrefs`, streamed in chunks.
 
 `import_gene_info` is idempotent: it upserts with bulk statements and reports
 how many rows it created or changed, so a second run reports zero.
@@ -16,16 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from django.db import transaction
 
-from conversion.formats.errors import FormatError
 from conversion.formats.l1000 import read_gene_info
+from conversion.formats.ncbi import read_ncbi_gene_info
 from conversion.models import AliasKind, Gene, GeneAlias, GeneStatus
 
 BATCH_SIZE = 5000
-NCBI_COLUMNS = ("GeneID", "Symbol", "Synonyms", "dbXrefs", "description")
 
 
 @dataclass
@@ -50,39 +48,6 @@ class ImportSummary:
             shown = ", ".join(f"{sym} ({eid})" for eid, sym in self.unmatched_landmarks[:20])
             out.append(f"{len(self.unmatched_landmarks)} landmarks are not in the NCBI file (kept with their CMap symbol): {shown}.")
         return out
-
-
-def read_ncbi_gene_info(path, *, chunksize: int = 50_000, tax_id: int | None = 9606):
-    """Yield DataFrames of NCBI gene_info rows (GeneID int, Symbol, Synonyms list, Ensembl ids list, description)."""
-    path = Path(path)
-    if not path.exists():
-        raise FormatError(f"NCBI gene_info file {path} does not exist.", path=path)
-    reader = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, chunksize=chunksize, compression="infer", encoding="latin-1")
-    for chunk in reader:
-        chunk.columns = [c.lstrip("#") for c in chunk.columns]
-        missing = [c for c in NCBI_COLUMNS if c not in chunk.columns]
-        if missing:
-            raise FormatError(
-                f"NCBI gene_info file {path}: expected columns {', '.join(NCBI_COLUMNS)}, found no {', '.join(missing)}.", path=path
-            )
-        if tax_id is not None and "tax_id" in chunk.columns:
-            chunk = chunk[chunk["tax_id"] == str(tax_id)]
-        ids = pd.to_numeric(chunk["GeneID"], errors="coerce")
-        if ids.isna().any():
-            raise FormatError(f"NCBI gene_info file {path}: expected integer GeneIDs, found {chunk.loc[ids.isna(), 'GeneID'].iloc[0]!s}.", path=path)
-        yield pd.DataFrame(
-            {
-                "entrez_id": ids.astype(np.int64).to_numpy(),
-                "symbol": chunk["Symbol"].to_numpy(),
-                "synonyms": [_split(s) for s in chunk["Synonyms"]],
-                "ensembl": [[x.split(":", 1)[1] for x in _split(d) if x.startswith("Ensembl:")] for d in chunk["dbXrefs"]],
-                "name": [d if d != "-" else "" for d in chunk["description"]],
-            }
-        )
-
-
-def _split(value: str) -> list[str]:
-    return [] if value in ("", "-") else [v for v in value.split("|") if v and v != "-"]
 
 
 def import_gene_info(path, *, ncbi_path=None, output_entrez_ids=None, progress=None) -> ImportSummary:

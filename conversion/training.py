@@ -6,11 +6,13 @@ NCBI gene_info file is given.
 """
 
 import shutil
+from collections import defaultdict
 from pathlib import Path
 
 from conversion.translator.bundle import Bundle
 from conversion.translator.config import TranslatorConfig
-from conversion.translator.data import GeneMap, load_training_data, read_entrez_list
+from conversion.formats.ncbi import GeneMap
+from conversion.translator.data import load_training_data, read_entrez_list
 from conversion.translator.train import train_two_step
 
 
@@ -19,24 +21,17 @@ class RegistryEmpty(ValueError):
 
 
 def gene_map_from_registry() -> GeneMap:
-    """The same joins as read_gene_map, from the gene registry (conversion.Gene / GeneAlias) in the database."""
+    """The GeneMap of the gene registry (conversion.Gene / GeneAlias), built by the same rule as from an NCBI file."""
     from conversion.models import AliasKind, Gene, GeneAlias
 
-    genes = list(Gene.objects.values_list("entrez_id", "symbol", "ensembl_id"))
+    genes = list(Gene.objects.order_by("entrez_id").values_list("entrez_id", "symbol", "ensembl_id"))
     if not genes:
         raise RegistryEmpty("The gene registry is empty: run import_genes first, or give an NCBI Homo_sapiens.gene_info file.")
-    symbol_of = {str(e): s for e, s, _ in genes}
-    by_symbol = {s: str(e) for e, s, _ in genes}
-    by_ensembl = {ens: str(e) for e, _, ens in genes if ens}
-    owners: dict[str, set[str]] = {}
+    ensembl: dict[int, list[str]] = defaultdict(list)
+    synonyms: dict[int, list[str]] = defaultdict(list)
     for alias, entrez, kind in GeneAlias.objects.values_list("alias", "gene_id", "kind"):
-        if kind == AliasKind.ENSEMBL:
-            by_ensembl.setdefault(alias, str(entrez))
-        else:
-            owners.setdefault(alias, set()).add(str(entrez))
-    # A synonym shared by several genes identifies none of them.
-    by_synonym = {a: next(iter(ids)) for a, ids in owners.items() if len(ids) == 1 and a not in by_symbol}
-    return GeneMap(symbol_of, by_ensembl, by_symbol, by_synonym)
+        (ensembl if kind == AliasKind.ENSEMBL else synonyms)[entrez].append(alias)
+    return GeneMap.build((e, symbol, [primary, *ensembl[e]] if primary else ensembl[e], synonyms[e]) for e, symbol, primary in genes)
 
 
 def train_from_files(

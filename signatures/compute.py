@@ -37,7 +37,6 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pandas as pd
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -47,7 +46,7 @@ from conversion.files import atomic_path
 from conversion.models import Dataset
 from l1kweb.bulk import copy_rows
 from l1kweb.jobs import STALE_AFTER, TRANSIENT_ERRORS, JobCancelled, JobStatus, hand_back, keep_alive
-from l1kweb.paths import resolve_data_path
+from l1kweb.paths import resolve_data_path, stored_data_path
 from signatures.batches import BatchPlan, batch_from_dict, batch_to_dict, compute_batch as compute_batch_values, plan_batches
 from signatures.models import BatchStatus, CellLine, JobStage, Release, ReleaseStatus, Signature, SignatureBatch, SignatureJob
 from signatures.store import StoreWriter
@@ -245,7 +244,7 @@ def compute_batch(job_id: int, index: int, *, then_merge: bool = True) -> dict:
             _write_chunk(path, [g.sig_id for g in batch.groups], cd, logfc)
             SignatureBatch.objects.filter(pk=record.pk).update(
                 status=BatchStatus.DONE,
-                path=str(path.relative_to(settings.DATA_DIR)) if path.is_relative_to(settings.DATA_DIR) else str(path),
+                path=stored_data_path(path),
                 seconds=time.perf_counter() - started,
                 finished_at=timezone.now(),
             )
@@ -347,16 +346,15 @@ def finish_job(job_id: int, *, progress=None) -> dict:
 def release_genes(dataset: Dataset) -> tuple[np.ndarray, list[str]]:
     """The dataset's genes as Entrez ids (int64) with symbols, in matrix row order."""
     from conversion.formats import open_matrix
+    from conversion.formats.l1000 import row_entrez_ids
 
     with open_matrix(dataset.file) as reader:
-        row_ids = np.asarray(reader.row_ids)
         row_meta = reader.row_meta
-    ids = row_meta["pr_gene_id"].to_numpy() if "pr_gene_id" in row_meta.columns else row_ids
-    try:
-        entrez = np.array([int(float(x)) for x in ids], dtype=np.int64)
-    except (TypeError, ValueError):
-        bad = next(x for x in ids if not str(x).replace(".", "", 1).isdigit())
-        raise ComputeError(f"Dataset {dataset.name}: genes must be keyed by Entrez id (row ids or pr_gene_id), found {bad!r}.") from None
+        entrez = row_entrez_ids(reader)
+    if (entrez < 0).any():
+        source = row_meta["pr_gene_id"] if "pr_gene_id" in row_meta.columns else row_meta.index
+        bad = str(source[int(np.flatnonzero(entrez < 0)[0])])[:40]
+        raise ComputeError(f"Dataset {dataset.name}: genes must be keyed by Entrez id (row ids or pr_gene_id), found {bad!r}.")
     for column in ("pr_gene_symbol", "symbol", "gene_symbol"):
         if column in row_meta.columns:
             return entrez, [str(s) for s in row_meta[column].to_numpy()]

@@ -1,4 +1,4 @@
-"""L1000 companion tables (GEO inst_info, gene_info, sig_info) and landmark selection.
+"""L1000 companion tables (GEO inst_info, gene_info) and landmark selection.
 
 Genes are matched by Entrez id, never by symbol: symbols drift, and matching
 on them lost 16 landmarks in the reference code.
@@ -142,14 +142,6 @@ def read_gene_info(path) -> pd.DataFrame:
     return table
 
 
-def read_sig_info(path) -> pd.DataFrame:
-    """GEO `sig_info`: one row per Level 5 signature (sig_id, pert_id, ..., distil_id '|'-joined)."""
-    table = read_table(path, what="sig_info")
-    if "sig_id" not in table.columns:
-        raise FormatError(f"sig_info file {path}: expected a sig_id column, found columns {', '.join(table.columns[:12])}.", path=path)
-    return table
-
-
 def batch_of_plate(plate: str) -> str:
     """The batch of a plate: its name up to the replicate token `_X<n>`.
 
@@ -175,13 +167,21 @@ def entrez_ids_of(row_ids_or_row_meta) -> np.ndarray:
     return ids.fillna(-1).astype(np.int64).to_numpy()
 
 
+def row_entrez_ids(reader) -> np.ndarray:
+    """Entrez ids (int64, -1 where a row has none) of an open matrix's genes, in row order.
+
+    From `pr_gene_id` row metadata when present (the GCT fixtures key rows by
+    probe id), else the row ids (GEO Level 3 GCTX rows are Entrez ids).
+    """
+    return entrez_ids_of(reader.row_meta)
+
+
 def landmark_positions(row_ids_or_row_meta, entrez_ids, *, path=None) -> np.ndarray:
     """Positions (in the requested order) of the genes with these Entrez ids among a matrix's rows.
 
-    `row_ids_or_row_meta` is either the row ids (when they are Entrez ids, as in
-    GEO Level 3 GCTX files) or the row metadata DataFrame with `pr_gene_id`
-    (the GCT fixtures key rows by probe id). Raises MissingGenesError naming
-    every Entrez id that is not there.
+    `row_ids_or_row_meta` is what `entrez_ids_of` takes: a matrix's row
+    metadata, or its rows' Entrez ids (`row_entrez_ids`). Raises
+    MissingGenesError naming every Entrez id that is not there.
     """
     have = entrez_ids_of(row_ids_or_row_meta)
     wanted = np.asarray([int(e) for e in entrez_ids], dtype=np.int64)

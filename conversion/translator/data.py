@@ -20,47 +20,9 @@ import pandas as pd
 from conversion.formats import MissingGenesError, open_matrix
 from conversion.formats.archs4 import Archs4Reader
 from conversion.formats.errors import FormatError
-from conversion.formats.l1000 import entrez_ids_of, landmark_positions
+from conversion.formats.l1000 import landmark_positions, row_entrez_ids
+from conversion.formats.ncbi import GeneMap, read_gene_map
 from conversion.normalize import QuantileReference, log2p1
-
-
-@dataclass
-class GeneMap:
-    """Entrez ids (as str) by Ensembl id, current symbol and unambiguous synonym; current symbol by Entrez id."""
-
-    symbol_of: dict[str, str]
-    by_ensembl: dict[str, str]
-    by_symbol: dict[str, str]
-    by_synonym: dict[str, str]
-
-    def entrez(self, symbol: str, ensembl: str = "") -> str | None:
-        ensembl = ensembl.split(".")[0]  # ENSG00000141510.17 -> ENSG00000141510
-        return self.by_ensembl.get(ensembl) or self.by_symbol.get(symbol) or self.by_synonym.get(symbol)
-
-
-def read_gene_map(path: str | Path) -> GeneMap:
-    """Read NCBI Homo_sapiens.gene_info (tab-separated: GeneID, Symbol, Synonyms, dbXrefs, ...)."""
-    path = Path(path)
-    if not path.exists():
-        raise FormatError(f"NCBI gene_info file {path} does not exist.", path=path)
-    table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, compression="infer")
-    table.columns = [c.lstrip("#") for c in table.columns]
-    for column in ("GeneID", "Symbol", "Synonyms"):
-        if column not in table.columns:
-            raise FormatError(f"NCBI gene_info file {path}: expected a {column} column, found {', '.join(table.columns[:8])}.", path=path)
-    ids, symbols = table["GeneID"].to_numpy(), table["Symbol"].to_numpy()
-    by_symbol = dict(zip(symbols, ids))
-    by_ensembl = {}
-    if "dbXrefs" in table.columns:
-        for gene, xrefs in zip(ids, table["dbXrefs"]):
-            for xref in xrefs.split("|"):
-                if xref.startswith("Ensembl:"):
-                    by_ensembl.setdefault(xref[len("Ensembl:"):], gene)
-    # A synonym shared by several genes identifies none of them; current symbols win over synonyms.
-    synonyms = [(s, g) for g, syn in zip(ids, table["Synonyms"]) for s in syn.split("|") if s and s != "-"]
-    counts = pd.Series([s for s, _ in synonyms]).value_counts() if synonyms else pd.Series(dtype=int)
-    by_synonym = {s: g for s, g in synonyms if counts[s] == 1 and s not in by_symbol}
-    return GeneMap(dict(zip(ids, symbols)), by_ensembl, by_symbol, by_synonym)
 
 
 def read_entrez_list(path: str | Path) -> list[str]:
@@ -72,7 +34,7 @@ def read_entrez_list(path: str | Path) -> list[str]:
         head = fh.read(8)
     if head.startswith(b"\x89HDF") or head.startswith(b"#1."):
         with open_matrix(path) as reader:
-            return [str(e) for e in entrez_ids_of(reader.row_meta if "pr_gene_id" in reader.row_meta.columns else reader.row_ids)]
+            return [str(e) for e in row_entrez_ids(reader)]
     ids = [line.split("#")[0].strip() for line in path.read_text().splitlines()]
     ids = [i for i in ids if i]
     bad = [i for i in ids if not i.isdigit()]
@@ -116,13 +78,13 @@ def load_l1000(path, *, landmark_entrez_ids=None, max_samples=None, seed=0, chun
     """
     with open_matrix(path) as reader:
         meta = reader.row_meta
-        entrez = [str(e) for e in entrez_ids_of(meta if "pr_gene_id" in meta.columns else reader.row_ids)]
+        entrez = [str(e) for e in row_entrez_ids(reader)]
         if landmark_entrez_ids is None:
             if "pr_is_lm" not in meta.columns:
                 raise FormatError(f"L1000 file {path}: no landmark list was given and the rows have no pr_is_lm metadata to find them.", path=path)
             flags = pd.to_numeric(meta["pr_is_lm"], errors="coerce").fillna(0).to_numpy().astype(bool)
             landmark_entrez_ids = [e for e, f in zip(entrez, flags) if f]
-        rows = landmark_positions(meta if "pr_gene_id" in meta.columns else reader.row_ids, landmark_entrez_ids, path=path)
+        rows = landmark_positions(meta, landmark_entrez_ids, path=path)
         symbols = meta["pr_gene_symbol"].astype(str).to_numpy()[rows].tolist() if "pr_gene_symbol" in meta.columns else [""] * len(rows)
         cols = _sample(reader.shape[0], max_samples, np.random.default_rng(seed))
         blocks = [reader.read(cols=cols[lo:lo + chunk_size], rows=rows) for lo in range(0, len(cols), chunk_size)]

@@ -43,14 +43,8 @@ def parts_dir(out_path: str | Path) -> Path:
 
 
 def landmark_rows(reader, entrez_ids, *, path=None) -> np.ndarray:
-    """Positions of the bundle's landmark genes among the reader's rows, by Entrez id.
-
-    Uses `pr_gene_id` row metadata when present (GCT fixtures key rows by probe
-    id), else the row ids (GEO Level 3 GCTX rows are Entrez ids).
-    """
-    meta = reader.row_meta
-    source = meta if "pr_gene_id" in meta.columns else reader.row_ids
-    return landmark_positions(source, entrez_ids, path=path)
+    """Positions of the bundle's landmark genes among the reader's rows, by Entrez id."""
+    return landmark_positions(reader.row_meta, entrez_ids, path=path)
 
 
 def _output_row_meta(bundle: Bundle) -> pd.DataFrame:

@@ -88,3 +88,29 @@ def test_a_cmap_table_alone_never_renames_genes_known_from_ncbi(tiny_world):
     again = import_gene_info(tiny_world["gene_info"])  # as import_l1000 --gene-info does
     assert again.changed == 0
     assert list(Gene.objects.order_by("entrez_id").values_list()) == before
+
+
+def test_the_registry_joins_genes_by_the_same_rule_as_the_ncbi_file(tiny_world, tmp_path):
+    from conversion.formats.ncbi import read_gene_map
+    from conversion.training import gene_map_from_registry
+
+    ncbi = tmp_path / "Homo_sapiens.gene_info"
+    ncbi.write_text(
+        "#tax_id\tGeneID\tSymbol\tLocusTag\tSynonyms\tdbXrefs\tchromosome\tmap_location\tdescription\n"
+        "9606\t1\tAAA\t-\tSHARED|ONLYA|BBB\tEnsembl:ENSG01|Ensembl:ENSG02\t1\t-\tfirst\n"
+        "9606\t2\tBBB\t-\tSHARED\tEnsembl:ENSG02\t1\t-\tsecond\n"
+        "9606\t3\tCCC\t-\t-\t-\t1\t-\tthird\n"
+        "10090\t4\tMOUSE\t-\t-\t-\t1\t-\tnot human\n"
+    )
+    from_file = read_gene_map(ncbi)
+    assert from_file.entrez("ONLYA") == "1"
+    assert from_file.entrez("SHARED") is None  # a synonym of two genes names neither
+    assert from_file.entrez("BBB") == "2"  # a current symbol wins over another gene's synonym
+    assert from_file.entrez("", "ENSG02.4") == "1"  # an Ensembl id keeps its first gene
+    assert from_file.entrez("MOUSE") is None
+    import_gene_info(ncbi)
+    assert gene_map_from_registry() == from_file
+
+    Gene.objects.all().delete()
+    import_gene_info(tiny_world["ncbi_gene_info"])
+    assert gene_map_from_registry() == read_gene_map(tiny_world["ncbi_gene_info"])

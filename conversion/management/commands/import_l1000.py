@@ -49,8 +49,7 @@ class Command(BaseCommand):
             n_profiles, n_genes = reader.shape
             self.stdout.write(f"{path}: {n_profiles} profiles x {n_genes} genes.")
             if landmarks is not None:
-                rows = reader.row_meta if "pr_gene_id" in reader.row_meta.columns else reader.row_ids
-                landmark_positions(rows, landmarks, path=path)
+                landmark_positions(reader.row_meta, landmarks, path=path)
                 self.stdout.write(f"All {len(landmarks)} landmark genes of {source} are present (matched by Entrez id).")
             else:
                 self.stdout.write(self.style.WARNING("No gene_info given and no landmarks in the registry: landmark genes not checked."))
