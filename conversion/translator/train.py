@@ -9,7 +9,9 @@ Step 2 is plain regression (MSE) with early stopping on a validation split.
 Both loops write a checkpoint (atomically) after the first epoch, then whenever
 `checkpoint_every` seconds have passed since the last one, and after the last
 epoch; they resume from it when it exists, so an interrupted run loses at most
-that much work. (Every epoch would be too often at paper size: a step-2
+that much work. A checkpoint resumes only a run of the same configuration; its
+epoch budget may grow (train a finished run for longer), never shrink below
+what it has done. (Every epoch would be too often at paper size: a step-2
 checkpoint with its Adam moments is about 3.8 GB.)
 """
 
@@ -60,6 +62,23 @@ class _Checkpointer:
             self.last = now
 
 
+def _check_resumable(state: dict, config, *, budget: str, step: int, checkpoint) -> None:
+    """A checkpoint resumes only the run it came from: the same configuration, except
+    that the epoch budget (`budget`) may have grown, so a finished run can be trained on."""
+    saved, mine = state["config"], asdict(config)
+    differs = sorted(k for k in saved.keys() | mine.keys() if k != budget and saved.get(k) != mine.get(k))
+    if differs:
+        raise ValueError(
+            f"Checkpoint {checkpoint} was written with a different step-{step} configuration ({', '.join(differs)} differ); "
+            "delete it to start over."
+        )
+    if state["epoch"] > mine[budget]:
+        raise ValueError(
+            f"Checkpoint {checkpoint} has trained step {step} for {state['epoch']} epochs, more than the {mine[budget]} asked for; "
+            f"ask for at least {state['epoch']} or delete it to start over."
+        )
+
+
 def _check_matrix(name: str, array: np.ndarray, n_genes: int) -> torch.Tensor:
     if array.ndim != 2 or array.shape[1] != n_genes:
         raise ValueError(f"{name} must be (samples, {n_genes}) but has shape {array.shape}.")
@@ -106,8 +125,7 @@ def train_cyclegan(
 
     if checkpoint is not None and Path(checkpoint).exists():
         state = torch.load(checkpoint, map_location=device, weights_only=True)
-        if state["config"] != asdict(config):
-            raise ValueError(f"Checkpoint {checkpoint} was written with a different step-1 configuration; delete it to start over.")
+        _check_resumable(state, config, budget="epochs", step=1, checkpoint=checkpoint)
         for module, key in ((G, "G"), (F, "F"), (D_X, "D_X"), (D_Y, "D_Y"), (opt_g, "opt_g"), (opt_d, "opt_d")):
             module.load_state_dict(state[key])
         rng.set_state(state["rng"])
@@ -197,8 +215,7 @@ def train_extrapolator(
 
     if checkpoint is not None and Path(checkpoint).exists():
         state = torch.load(checkpoint, map_location=device, weights_only=True)
-        if state["config"] != asdict(config):
-            raise ValueError(f"Checkpoint {checkpoint} was written with a different step-2 configuration; delete it to start over.")
+        _check_resumable(state, config, budget="max_epochs", step=2, checkpoint=checkpoint)
         net.load_state_dict(state["net"])
         opt.load_state_dict(state["opt"])
         rng.set_state(state["rng"])

@@ -1,5 +1,14 @@
+"""An interrupted training run resumes from its checkpoint to the weights of an uninterrupted one.
+
+A checkpoint resumes only the run it came from: the same configuration, except
+that the epoch budget may grow (a run trained for 2 epochs goes on to 4); a
+changed setting or a budget below what was done is refused with a sentence
+that names it.
+"""
+
 from dataclasses import replace
 
+import pytest
 import torch
 
 from conversion.translator.config import get_config
@@ -12,40 +21,41 @@ def _same_weights(a, b):
     return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
 
 
-def test_cyclegan_interrupted_after_two_epochs_and_resumed_equals_an_uninterrupted_run(tmp_path):
+def test_cyclegan_trained_two_epochs_then_resumed_to_four_equals_an_uninterrupted_run(tmp_path):
     config = replace(get_config("tiny").with_genes(10, 30).cyclegan, epochs=4, batch_size=16)
     x, y = toy_profiles(40, 10, seed=1), toy_profiles(50, 10, seed=2)
     straight, _, _ = train_cyclegan(x, y, config, device="cpu")
     ckpt = tmp_path / "step1.ckpt"
     train_cyclegan(x, y, replace(config, epochs=2), device="cpu", checkpoint=ckpt, checkpoint_every=0)
-    # The checkpoint records its config; resuming with more epochs must use the same one.
-    state = torch.load(ckpt, weights_only=True)
-    state["config"]["epochs"] = 4
-    torch.save(state, ckpt)
     resumed, _, history = train_cyclegan(x, y, config, device="cpu", checkpoint=ckpt, checkpoint_every=0)
     assert [h["epoch"] for h in history] == [1, 2, 3, 4]
     assert _same_weights(straight, resumed)
+    assert torch.load(ckpt, weights_only=True)["config"]["epochs"] == 4  # the checkpoint now records the longer run
 
 
-def test_extrapolator_resumes_to_the_same_weights(tmp_path):
+def test_extrapolator_trained_two_epochs_then_resumed_to_four_equals_an_uninterrupted_run(tmp_path):
     config = replace(get_config("tiny").with_genes(10, 30).extrapolator, max_epochs=4, batch_size=16, patience=10)
     y = toy_profiles(60, 30, seed=3)
     straight, _ = train_extrapolator(y[:, :10], y, config, device="cpu")
     ckpt = tmp_path / "step2.ckpt"
     train_extrapolator(y[:, :10], y, replace(config, max_epochs=2), device="cpu", checkpoint=ckpt, checkpoint_every=0)
-    state = torch.load(ckpt, weights_only=True)
-    state["config"]["max_epochs"] = 4
-    torch.save(state, ckpt)
     resumed, history = train_extrapolator(y[:, :10], y, config, device="cpu", checkpoint=ckpt, checkpoint_every=0)
     assert len(history) == 4
     assert _same_weights(straight, resumed)
 
 
-def test_a_checkpoint_from_another_configuration_is_refused(tmp_path):
-    import pytest
-
+def test_a_checkpoint_from_another_configuration_is_refused_naming_what_differs(tmp_path):
     config = replace(get_config("tiny").with_genes(10, 30).cyclegan, epochs=1, batch_size=16)
     x = toy_profiles(20, 10)
     train_cyclegan(x, x, config, device="cpu", checkpoint=tmp_path / "c.ckpt")
-    with pytest.raises(ValueError, match="different step-1 configuration"):
-        train_cyclegan(x, x, replace(config, lr=1e-3), device="cpu", checkpoint=tmp_path / "c.ckpt")
+    with pytest.raises(ValueError, match=r"different step-1 configuration \(lr differ\)"):
+        train_cyclegan(x, x, replace(config, lr=1e-3, epochs=3), device="cpu", checkpoint=tmp_path / "c.ckpt")
+
+
+def test_a_budget_below_the_epochs_already_trained_is_refused(tmp_path):
+    config = replace(get_config("tiny").with_genes(10, 30).extrapolator, max_epochs=3, batch_size=16, patience=10)
+    y = toy_profiles(30, 30, seed=4)
+    ckpt = tmp_path / "step2.ckpt"
+    train_extrapolator(y[:, :10], y, config, device="cpu", checkpoint=ckpt, checkpoint_every=0)
+    with pytest.raises(ValueError, match="trained step 2 for 3 epochs, more than the 2 asked for"):
+        train_extrapolator(y[:, :10], y, replace(config, max_epochs=2), device="cpu", checkpoint=ckpt)

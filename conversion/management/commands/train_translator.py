@@ -18,7 +18,7 @@ from conversion.training import train_from_files
 class Command(BaseCommand):
     help = (
         "Train step 1 (CycleGAN on the landmark genes, unpaired L1000 and RNA-seq) and step 2 (landmarks -> all genes on "
-        "RNA-seq), then write a self-describing bundle. Checkpoints after every epoch: re-running the same command resumes."
+        "RNA-seq), then write a self-describing bundle. Checkpoints after the first epoch, then every few minutes and after the last: re-running the same command resumes."
     )
 
     def add_arguments(self, parser):
@@ -39,7 +39,7 @@ class Command(BaseCommand):
         parser.add_argument("--model-version", help="Model version (default: a UTC timestamp).")
         parser.add_argument("--register", metavar="NAME", help="Also add the bundle to the model registry under NAME.")
         parser.add_argument("--activate", action="store_true", help="With --register: make it the active translator.")
-        parser.add_argument("--checkpoint-dir", help="Where epoch checkpoints go (default: <out>.ckpt/ beside the bundle).")
+        parser.add_argument("--checkpoint-dir", help="Where checkpoints go (default: <out>.ckpt/ beside the bundle).")
 
     def handle(self, *args, **o):
         out = Path(o["out"])
