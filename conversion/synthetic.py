@@ -489,7 +489,7 @@ def _write_gtex(out: Path, spec: WorldSize, genes: pd.DataFrame, model: _Model, 
     """GSE92743-style pairs: L1000 landmark values and RNA-seq log2(count + 1) of all output genes, same samples."""
     n, k = spec.n_gtex, spec.n_programs
     ids = np.array([f"GTEX-{rng.integers(10**4, 10**5):05d}-{i:04d}-SM-{i:05d}" for i in range(n)])
-    # Tissues are not our cell lines: baselines are fresh mixtures of programs.
+    # Samples drawn like the public RNA-seq: a cell-line baseline with the wider latent variation.
     cells = rng.integers(spec.n_cells, size=n)
     z = rng.normal(0, 1.3, (n, k)).astype(np.float32)
     x = _rnaseq(model, cells, z, rng)  # (n, G)

@@ -68,7 +68,7 @@ def _resolve_gene(request, symbol):
 
 
 def _run(request, gene, release, *, download: bool):
-    """Validate the query string and fill the page's lists: (params, facets, sections)."""
+    """Validate the query string and fill the page's lists: (params, facets, sections, hit lists)."""
     facets = release_facets(release)
     params = parse_params(
         request.GET,

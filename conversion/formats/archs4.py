@@ -80,12 +80,6 @@ class Archs4Reader:
     def n_genes(self) -> int:
         return self._expr.shape[0]
 
-    def sample_meta(self, field: str) -> np.ndarray:
-        node = self._h5.get(f"meta/samples/{field}")
-        if not isinstance(node, h5py.Dataset):
-            raise FormatError(f"ARCHS4 file {self.path}: expected sample field /meta/samples/{field}, found none.", path=self.path)
-        return decode_text(node[()])
-
     def read_samples(self, indices, genes=None) -> np.ndarray:
         """Counts (len(indices), len(genes)) for sample positions `indices` (any order); genes = positions or None."""
         idx = np.asarray(indices, dtype=np.int64).ravel()

@@ -99,12 +99,6 @@ class Bundle:
         """Step 1 alone: (n, n_in) L1000 -> (n, n_in) RNA-seq-like landmark values (G(x))."""
         return self._run(self.G, l1000, batch_size, np.float32)
 
-    def normalize_rnaseq(self, counts: np.ndarray) -> np.ndarray:
-        """Raw counts (n, n_out genes in output order) -> log2(count+1) quantile-normalised to the saved reference."""
-        from conversion.normalize import QuantileReference, log2p1
-
-        return QuantileReference(self.quantile_reference).transform(log2p1(counts))
-
     def to_dict(self) -> dict:
         return {
             "format": FORMAT,
