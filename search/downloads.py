@@ -22,10 +22,10 @@ def table_rows(hit_lists) -> list[list]:
     rows = []
     for hl in hit_lists:
         types = ",".join(hl.pert_types)
-        for i, hit in enumerate(hl.hits, start=hl.offset + 1):
+        for hit in hl.hits:
             s = hit.signature
             rows.append([
-                s.pert_type if len(hl.pert_types) != 1 else types, hl.direction, i, s.sig_id, s.pert_id, s.pert_name, s.cell_line,
+                s.pert_type if len(hl.pert_types) != 1 else types, hl.direction, hit.position, s.sig_id, s.pert_id, s.pert_name, s.cell_line,
                 s.dose, s.dose_unit, s.time, s.time_unit, hit.cd, hit.logfc, hit.fold_change, hit.rank,
                 hit.discordant, s.n_replicates, s.n_controls, s.batch, hl.source,
             ])

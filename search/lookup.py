@@ -159,7 +159,7 @@ def autocomplete(query, *, limit: int = 10) -> list[dict]:
     out: dict[int, dict] = {}
     if is_plain_number(q) and len(q) <= 18:
         for g in Gene.objects.filter(pk=int(q)):
-            out[g.pk] = _suggestion(g, "entrez", q)
+            out[g.pk] = suggestion(g, "entrez", q)
     symbols = (
         Gene.objects.annotate(u=Upper("symbol"))
         .filter(u__startswith=key)
@@ -168,7 +168,7 @@ def autocomplete(query, *, limit: int = 10) -> list[dict]:
     )
     ranked = sorted(symbols, key=lambda g: (g.symbol.upper() != key, len(g.symbol), g.symbol))
     for g in ranked:
-        out.setdefault(g.pk, _suggestion(g, "symbol", ""))
+        out.setdefault(g.pk, suggestion(g, "symbol", ""))
     if len(out) < limit:
         aliases = (
             GeneAlias.objects.annotate(u=Upper("alias"))
@@ -178,11 +178,12 @@ def autocomplete(query, *, limit: int = 10) -> list[dict]:
             .order_by("alias")[: limit * 2]
         )
         for a in sorted(aliases, key=lambda a: (a.alias.upper() != key, len(a.alias))):
-            out.setdefault(a.gene_id, _suggestion(a.gene, a.kind, a.alias))
+            out.setdefault(a.gene_id, suggestion(a.gene, a.kind, a.alias))
     return list(out.values())[:limit]
 
 
-def _suggestion(gene: Gene, via: str, alias: str) -> dict:
+def suggestion(gene: Gene, via: str, alias: str) -> dict:
+    """A gene as the lookup lists it, with how it was matched (search.serializers.GeneMatchSerializer)."""
     return {
         "entrez_id": gene.entrez_id,
         "symbol": gene.symbol,

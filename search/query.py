@@ -11,8 +11,6 @@ truncated top 100, so a cell line never silently shows fewer hits than exist.
 
 from __future__ import annotations
 
-import difflib
-import math
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,12 +22,12 @@ from django.core.cache import cache
 from django.db.models import Count
 
 from search import ranking
+from search.serializers import SearchQuerySerializer, first_error
 from search.stores import store_for
 from signatures.models import GeneTopEntry, PertType, Signature
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
-MAX_OFFSET = 1_000_000
 DEFAULT_TOP_N = 100  # the index holds the top 100 per gene, type, direction and metric
 TYPE_ORDER = [PertType.CRISPR, PertType.CHEMICAL, PertType.SHRNA, PertType.OVEREXPRESSION, PertType.LIGAND, PertType.OTHER]
 TYPE_LABELS = dict(PertType.choices)
@@ -160,79 +158,18 @@ def _fmt_number(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
-def _get_list(data: Mapping, name: str) -> list[str]:
-    values = data.getlist(name) if hasattr(data, "getlist") else ([data[name]] if name in data else [])
-    out: list[str] = []
-    for v in values:
-        out += [part.strip() for part in str(v).split(",") if part.strip()]
-    return out
-
-
-def _get_one(data: Mapping, name: str) -> str | None:
-    values = _get_list(data, name)
-    if len(values) > 1:
-        raise BadParameter(name, f"Parameter '{name}' takes one value, found {len(values)}: {', '.join(values[:5])}.")
-    return values[0] if values else None
-
-
-def _int(data, name: str, default: int, lo: int, hi: int) -> int:
-    raw = _get_one(data, name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadParameter(name, f"Parameter '{name}' must be a whole number, found '{raw[:40]}'.") from None
-    if not lo <= value <= hi:
-        raise BadParameter(name, f"Parameter '{name}' must be between {lo} and {hi}, found {value}.")
-    return value
-
-
-def _float(data, name: str) -> float | None:
-    raw = _get_one(data, name)
-    if raw is None:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise BadParameter(name, f"Parameter '{name}' must be a number, found '{raw[:40]}'.") from None
-    if not math.isfinite(value) or value < 0:
-        raise BadParameter(name, f"Parameter '{name}' must be a finite number >= 0, found '{raw[:40]}'.")
-    return value
-
-
 def parse_params(data: Mapping, facets: Facets, *, require_direction: bool = False, max_limit: int = MAX_LIMIT, default_limit: int = DEFAULT_LIMIT) -> SearchParams:
-    """Validate a query string (Django QueryDict or dict) against the release's facets."""
-    types = _get_list(data, "type")
-    for t in types:
-        if t not in TYPE_LABELS:
-            raise BadParameter("type", f"Unknown perturbation type '{t[:40]}'; expected one of {', '.join(TYPE_LABELS)}.")
-    direction = _get_one(data, "direction")
-    if direction is not None and direction not in ranking.DIRECTIONS:
-        raise BadParameter("direction", f"Parameter 'direction' must be up or down, found '{direction[:40]}'.")
-    if require_direction and direction is None:
-        direction = "up"
-    metric = _get_one(data, "metric") or "cd"
-    if metric not in ranking.METRICS:
-        raise BadParameter("metric", f"Unknown ranking metric '{metric[:40]}'; expected one of {', '.join(ranking.METRICS)}.")
-    cell_lines = _get_list(data, "cell_line")
-    for c in cell_lines:
-        if c not in facets.cell_lines:
-            known = {name.upper(): name for name in facets.cell_lines}
-            if c.upper() in known:
-                raise BadParameter("cell_line", f"Unknown cell line '{c[:40]}'. Did you mean {known[c.upper()]}?")
-            close = difflib.get_close_matches(c, list(facets.cell_lines), n=3, cutoff=0.6)
-            hint = f" Did you mean {' or '.join(close)}?" if close else ""
-            raise BadParameter("cell_line", f"Unknown cell line '{c[:40]}' in this release.{hint}")
+    """Validate a query string (Django QueryDict or dict) against the release's facets (search.serializers)."""
+    query = SearchQuerySerializer(
+        data=data, context={"facets": facets}, max_limit=max_limit, default_limit=default_limit,
+        default_direction="up" if require_direction else None,
+    )
+    if not query.is_valid():
+        raise BadParameter(*first_error(query.errors, query.fields))
+    v = query.validated_data
     return SearchParams(
-        types=tuple(dict.fromkeys(types)),
-        direction=direction,
-        metric=metric,
-        cell_lines=tuple(dict.fromkeys(cell_lines)),
-        dose=_float(data, "dose"),
-        time=_float(data, "time"),
-        limit=_int(data, "limit", default_limit, 1, max_limit),
-        offset=_int(data, "offset", 0, 0, MAX_OFFSET),
+        types=tuple(v.get("type", ())), direction=v.get("direction"), metric=v["metric"], cell_lines=tuple(v.get("cell_line", ())),
+        dose=v.get("dose"), time=v.get("time"), limit=v["limit"], offset=v["offset"],
     )
 
 
@@ -270,6 +207,7 @@ def signature_rows(queryset) -> list[SignatureRow]:
 
 @dataclass(slots=True)
 class Hit:
+    position: int  # 1-based, in the whole ranked list
     signature: SignatureRow
     cd: float
     logfc: float
@@ -344,7 +282,10 @@ def _fill_from_index(release, gene, params: SearchParams, out: list[HitList], to
         key = ranking.sort_key(values[:, 0], values[:, 1], values[:, 2].astype(np.int64), direction=hl.direction, metric=params.metric)
         order = np.lexsort((np.array([e[6] for e in entries], dtype=np.int64), key))  # e[6]: the signature's column
         page = [entries[i] for i in order[params.offset : params.offset + params.limit]]
-        hl.hits = [Hit(signature=SignatureRow._make(e[5:]), cd=float(e[2]), logfc=float(e[3]), rank=int(e[4])) for e in page]
+        hl.hits = [
+            Hit(position=params.offset + i, signature=SignatureRow._make(e[5:]), cd=float(e[2]), logfc=float(e[3]), rank=int(e[4]))
+            for i, e in enumerate(page, start=1)
+        ]
 
 
 def _signature_filter(release, params: SearchParams, types) -> dict:
@@ -385,4 +326,7 @@ def _fill_from_store(release, gene, params: SearchParams, out: list[HitList]) ->
     sigs = {s.column: s for s in signature_rows(Signature.objects.filter(release=release, column__in=wanted))} if wanted else {}
     for hl, cols in picked:
         rank = ranking.direction_rank(values.rank_up[cols], store.n_genes, hl.direction)
-        hl.hits = [Hit(signature=sigs[int(c)], cd=float(values.cd[c]), logfc=float(values.logfc[c]), rank=int(r)) for c, r in zip(cols, rank)]
+        hl.hits = [
+            Hit(position=params.offset + i, signature=sigs[int(c)], cd=float(values.cd[c]), logfc=float(values.logfc[c]), rank=int(r))
+            for i, (c, r) in enumerate(zip(cols, rank), start=1)
+        ]

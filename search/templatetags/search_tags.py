@@ -32,12 +32,12 @@ def hit_rows(hl):
     node by node was most of the page's CPU time.
     """
     rows = []
-    for i, hit in enumerate(hl.hits, start=hl.offset + 1):
+    for hit in hl.hits:
         s = hit.signature
         sig = escape(s.sig_id)
         rows.append(
             f'<tr data-sig="{sig}"{_DISCORDANT if hit.discordant else ""}>'
-            f"<td>{i}</td>"
+            f"<td>{hit.position}</td>"
             f'<td title="{sig}">{escape(s.pert_name)}</td>'
             f"<td>{escape(s.cell_line)}</td>"
             f'<td data-value="{_value(s.dose)}">{_num(s.dose)} {escape(s.dose_unit)}</td>'

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 from rest_framework.throttling import AnonRateThrottle
 
+from signatures.models import PertType
 from tests.search.factories import gene_ranks_up, reference_list
 
 pytestmark = pytest.mark.django_db
@@ -88,6 +89,26 @@ def test_schema_and_docs_page_are_served_without_a_cdn(client, world):
     assert "/api/table/{kind}/{direction}/{symbol}" in schema["paths"]
     docs = client.get("/api/docs/").content.decode()
     assert "/api/genes/{symbol}/signatures/" in docs and "cdn" not in docs.lower()
+
+
+def test_the_documented_parameters_and_fields_are_the_ones_validated_and_returned(client, world):
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    op = schema["paths"]["/api/genes/{symbol}/signatures/"]["get"]
+    params = {p["name"]: p for p in op["parameters"] if p["in"] == "query"}
+    assert set(params) == {"type", "direction", "metric", "cell_line", "dose", "time", "limit", "offset"}
+    url = reverse("search:api-gene-signatures", args=["STAT3"])
+    largest = params["limit"]["schema"]["maximum"]
+    assert client.get(url, {"limit": largest}).status_code == 200
+    assert client.get(url, {"limit": largest + 1}).status_code == 400
+    assert client.get(url).json()["query"]["limit"] == params["limit"]["schema"]["default"]
+    assert set(params["type"]["schema"]["items"]["enum"]) == set(dict(PertType.choices))
+
+    body = client.get(url, {"type": "crispr,chemical"}).json()
+    assert body == client.get(url, {"type": ["crispr", "chemical"]}).json()
+    documented = schema["components"]["schemas"]
+    assert set(body) == set(documented["GeneSignatures"]["properties"])
+    assert set(body["results"][0]) == set(documented["Hit"]["properties"])
+    assert set(body["gene"]) == set(documented["Gene"]["properties"])
 
 
 def test_anonymous_requests_are_throttled_with_a_json_message(client, world, monkeypatch):

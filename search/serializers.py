@@ -1,0 +1,338 @@
+"""The search's query parameters and JSON, declared once (Django REST framework serializers).
+
+`SearchQuerySerializer` validates a gene query's parameters for the pages, the
+downloads and the API alike, with one sentence per error, and its fields are
+the API's documented query parameters (drf-spectacular reads them). The other
+serializers write the API's JSON and are its schema.
+
+Query-string conventions: a repeatable parameter (`type`, `cell_line`) may be
+repeated or comma-separated (`?type=crispr&type=chemical` = `?type=crispr,chemical`);
+every other parameter takes one value.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.fields import empty
+
+from search import ranking
+from signatures.models import PertType
+
+TYPE_CHOICES = tuple(PertType.values)
+MAX_OFFSET = 1_000_000
+
+
+def query_values(data, name: str) -> list[str]:
+    """The values of parameter `name` in a QueryDict or a plain dict: repeated or comma-separated, stripped."""
+    if hasattr(data, "getlist"):
+        raw = data.getlist(name)
+    else:
+        raw = data.get(name, [])
+        raw = raw if isinstance(raw, (list, tuple)) else [raw]
+    return [part.strip() for value in raw for part in str(value).split(",") if part.strip()]
+
+
+class _OneValue:
+    """A parameter that takes one value; its sentence-long errors name the parameter and quote the input."""
+
+    def get_value(self, data):
+        values = query_values(data, self.field_name)
+        if not values:
+            return empty
+        return values[0] if len(values) == 1 else values
+
+    def to_internal_value(self, data):
+        if isinstance(data, list):
+            raise ValidationError(f"Parameter '{self.field_name}' takes one value, found {len(data)}: {', '.join(data[:5])}.")
+        return self.parse(str(data))
+
+    def parse(self, raw: str):
+        raise NotImplementedError
+
+
+class OneChoice(_OneValue, serializers.ChoiceField):
+    """One of `choices`; `message` is formatted with the input (first 40 characters) and the choices."""
+
+    def __init__(self, choices, *, message: str, **kwargs):
+        super().__init__(choices, **kwargs)
+        self.message = message
+
+    def parse(self, raw: str) -> str:
+        if raw not in self.choices:
+            raise ValidationError(self.message.format(value=raw[:40], choices=", ".join(self.choices)))
+        return raw
+
+
+class WholeNumber(_OneValue, serializers.IntegerField):
+    def parse(self, raw: str) -> int:
+        if not re.fullmatch(r"[+-]?[0-9]{1,30}", raw):
+            raise ValidationError(f"Parameter '{self.field_name}' must be a whole number, found '{raw[:40]}'.")
+        value = int(raw)
+        if not self.min_value <= value <= self.max_value:
+            raise ValidationError(f"Parameter '{self.field_name}' must be between {self.min_value} and {self.max_value}, found {value}.")
+        return value
+
+
+class NonNegativeNumber(_OneValue, serializers.FloatField):
+    def __init__(self, **kwargs):
+        super().__init__(min_value=0, **kwargs)
+
+    def parse(self, raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValidationError(f"Parameter '{self.field_name}' must be a number, found '{raw[:40]}'.") from None
+        if not math.isfinite(value) or value < 0:
+            raise ValidationError(f"Parameter '{self.field_name}' must be a finite number >= 0, found '{raw[:40]}'.")
+        return value
+
+
+class Repeated(serializers.ListField):
+    """A repeatable parameter: `?x=a&x=b` or `?x=a,b`; values kept once each, in order."""
+
+    def get_value(self, data):
+        return query_values(data, self.field_name)
+
+    def to_internal_value(self, data):
+        return list(dict.fromkeys(super().to_internal_value(data)))
+
+
+class SearchQuerySerializer(serializers.Serializer):
+    """A gene query. Cell lines are checked against the release's facets (context `facets`).
+
+    `default_limit`, `max_limit` and `default_direction` differ between the
+    page (both directions by default), the downloads (larger tables) and the
+    API (one direction, `up` by default); the class defaults are the API's.
+    """
+
+    type = Repeated(
+        child=OneChoice(TYPE_CHOICES, message="Unknown perturbation type '{value}'; expected one of {choices}."),
+        required=False,
+        help_text="Perturbation type(s), repeated or comma-separated; default: all types in the release.",
+    )
+    direction = OneChoice(
+        ranking.DIRECTIONS, message="Parameter 'direction' must be up or down, found '{value}'.", required=False,
+        help_text="up: CD coefficient > 0; down: < 0. Default up.",
+    )
+    metric = OneChoice(
+        ranking.METRICS, message="Unknown ranking metric '{value}'; expected one of {choices}.", default="cd",
+        help_text="Ranking: CD coefficient (default), log2 fold change, or the gene's rank inside the signature.",
+    )
+    cell_line = Repeated(
+        child=serializers.CharField(), required=False,
+        help_text="One or several cell lines (repeated or comma-separated). Any filter makes the query exact over all signatures.",
+    )
+    dose = NonNegativeNumber(required=False, help_text="Dose, in the signature's unit.")
+    time = NonNegativeNumber(required=False, help_text="Time point, in the signature's unit.")
+    offset = WholeNumber(min_value=0, max_value=MAX_OFFSET, default=0, help_text="0-based offset into the ranked list.")
+
+    default_limit = 50
+    max_limit = 1000
+    default_direction: str | None = "up"
+
+    def __init__(self, *args, default_limit=None, max_limit=None, default_direction=empty, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.default_limit = default_limit or self.default_limit
+        self.max_limit = max_limit or self.max_limit
+        if default_direction is not empty:
+            self.default_direction = default_direction
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["limit"] = WholeNumber(
+            min_value=1, max_value=self.max_limit, default=self.default_limit, help_text=f"1..{self.max_limit}, default {self.default_limit}."
+        )
+        if self.default_direction is not None and "direction" in fields:
+            fields["direction"].default = self.default_direction
+        return fields
+
+    def validate_cell_line(self, names: list[str]) -> list[str]:
+        known = self.context["facets"].cell_lines
+        for name in names:
+            if name in known:
+                continue
+            by_upper = {k.upper(): k for k in known}
+            if name.upper() in by_upper:
+                raise ValidationError(f"Unknown cell line '{name[:40]}'. Did you mean {by_upper[name.upper()]}?")
+            close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
+            hint = f" Did you mean {' or '.join(close)}?" if close else ""
+            raise ValidationError(f"Unknown cell line '{name[:40]}' in this release.{hint}")
+        return names
+
+
+class CompatQuerySerializer(SearchQuerySerializer):
+    """The compatibility table's parameters: its path names the type and direction."""
+
+    type = None
+    direction = None
+    default_limit = 100
+
+
+class GeneQuery(_OneValue, serializers.CharField):
+    """The lookup's text, normalised as search.lookup does it."""
+
+    def parse(self, raw: str) -> str:
+        from search import lookup
+
+        q = lookup.normalise_query(raw)
+        if not q:
+            raise ValidationError("Parameter 'q' is required: a gene symbol, alias or Entrez id (or its beginning).")
+        if len(q) > lookup.MAX_QUERY_LENGTH:
+            raise ValidationError(f"Parameter 'q' must be at most {lookup.MAX_QUERY_LENGTH} characters, found {len(q)}.")
+        return q
+
+
+class GeneLookupQuerySerializer(serializers.Serializer):
+    q = GeneQuery(
+        error_messages={"required": "Parameter 'q' is required: a gene symbol, alias or Entrez id (or its beginning)."},
+        help_text="Symbol, alias, previous symbol, Entrez or Ensembl id (prefix).",
+    )
+    limit = WholeNumber(min_value=1, max_value=50, default=10, help_text="1..50, default 10.")
+
+
+def first_error(errors, fields) -> tuple[str, str]:
+    """(parameter, sentence) of the first error in field order; nested list errors are unwrapped."""
+    for name in fields:
+        if name in errors:
+            detail = errors[name]
+            while isinstance(detail, (list, dict)):
+                detail = next(iter(detail.values())) if isinstance(detail, dict) else detail[0]
+            return name, str(detail)
+    name = next(iter(errors))
+    return name, str(errors[name])
+
+
+# ---------------------------------------------------------------------------
+# The API's JSON.
+
+
+class GeneSerializer(serializers.Serializer):
+    entrez_id = serializers.IntegerField()
+    symbol = serializers.CharField()
+    name = serializers.CharField()
+    status = serializers.ChoiceField(choices=["landmark", "inferred", "model_only", "other"])
+    status_label = serializers.CharField(source="get_status_display")
+    in_model_output = serializers.BooleanField()
+
+
+class GeneMatchSerializer(serializers.Serializer):
+    entrez_id = serializers.IntegerField()
+    symbol = serializers.CharField()
+    name = serializers.CharField()
+    status = serializers.CharField()
+    matched = serializers.CharField(help_text="symbol, entrez, ensembl, synonym or previous")
+    alias = serializers.CharField(help_text="The alias that matched, when it was not the symbol.")
+
+
+class GeneLookupSerializer(serializers.Serializer):
+    query = serializers.CharField()
+    exact = GeneMatchSerializer(allow_null=True, help_text="The gene the whole query names, if one does.")
+    results = GeneMatchSerializer(many=True)
+
+
+class GeneDetailSerializer(GeneSerializer):
+    """A gene found by symbol, alias, previous symbol, Entrez or Ensembl id."""
+
+    searched = serializers.SerializerMethodField(help_text="What was asked for.")
+    matched = serializers.SerializerMethodField(help_text="symbol, entrez, ensembl, synonym or previous")
+    aliases = serializers.SerializerMethodField()
+
+    def get_searched(self, gene) -> str:
+        return self.context["resolution"].query
+
+    def get_matched(self, gene) -> str:
+        return self.context["resolution"].match.via
+
+    def get_aliases(self, gene) -> list[str]:
+        return sorted(gene.aliases.values_list("alias", flat=True))
+
+
+class SignatureSerializer(serializers.Serializer):
+    """One signature's metadata."""
+
+    sig_id = serializers.CharField()
+    pert_type = serializers.CharField()
+    pert_id = serializers.CharField()
+    perturbagen = serializers.CharField(source="pert_name")
+    cell_line = serializers.CharField()
+    dose = serializers.FloatField(allow_null=True)
+    dose_unit = serializers.CharField()
+    time = serializers.FloatField(allow_null=True)
+    time_unit = serializers.CharField()
+    batch = serializers.CharField()
+    n_replicates = serializers.IntegerField()
+    n_controls = serializers.IntegerField()
+
+
+class SignatureDetailSerializer(SignatureSerializer):
+    """One signature's metadata, with the release it belongs to."""
+
+    release = serializers.SerializerMethodField(help_text="The release the signature belongs to.")
+
+    def get_release(self, signature) -> str:
+        return self.context["release"].name
+
+
+class HitSerializer(SignatureSerializer):
+    """One result row: its signature's fields, then the queried gene's values in that signature."""
+
+    position = serializers.IntegerField(help_text="1-based position in the ranked list.")
+    cd = serializers.FloatField(help_text="Characteristic-direction coefficient of the gene.")
+    log2fc = serializers.FloatField(source="logfc")
+    fold_change = serializers.FloatField(help_text="2 ** log2fc")
+    rank_in_signature = serializers.IntegerField(source="rank", help_text="The gene's rank inside the signature in this direction; 1 = most regulated.")
+    discordant = serializers.BooleanField(help_text="CD and log2FC disagree in sign.")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name, field in SignatureSerializer._declared_fields.items():
+            fields[name].source = f"signature.{field.source or name}"
+        return fields
+
+
+class ReleaseSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    model_version = serializers.CharField()
+    dataset = serializers.CharField(source="dataset.name")
+
+
+class QueryEchoSerializer(serializers.Serializer):
+    """The query as it was understood, defaults filled in."""
+
+    type = serializers.ListField(child=serializers.CharField(), source="types")
+    direction = serializers.CharField()
+    metric = serializers.CharField()
+    cell_line = serializers.ListField(child=serializers.CharField(), source="cell_lines")
+    dose = serializers.FloatField(allow_null=True)
+    time = serializers.FloatField(allow_null=True)
+    limit = serializers.IntegerField()
+    offset = serializers.IntegerField()
+
+
+class GeneSignaturesSerializer(serializers.Serializer):
+    gene = GeneSerializer()
+    release = ReleaseSerializer()
+    query = QueryEchoSerializer()
+    source = serializers.ChoiceField(choices=["index", "store"], help_text="index: precomputed top lists; store: exact over all signatures.")
+    total = serializers.IntegerField()
+    total_exact = serializers.BooleanField(help_text="False when only a full top list was read: more signatures may exist.")
+    count = serializers.IntegerField()
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+    results = HitSerializer(many=True)
+
+
+class CellLineCountSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    n_signatures = serializers.IntegerField()
+
+
+class PertTypeCountSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    label = serializers.CharField()
+    n_signatures = serializers.IntegerField()
