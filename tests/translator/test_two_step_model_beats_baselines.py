@@ -2,7 +2,7 @@
 
 Size `tiny`: generators 100-128-128-32 [residual] back to 100, extrapolator
 100-256-256-256-600, 60 CycleGAN epochs and up to 200 extrapolator epochs on
-414 L1000 and 400 ARCHS4 profiles; about 15 s on two CPU cores. Evaluated on
+414 L1000 and 400 ARCHS4 profiles; about 7 s on two quiet CPU cores. Evaluated on
 the 120 held-out paired samples.
 """
 
