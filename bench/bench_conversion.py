@@ -52,27 +52,10 @@ def peak_rss_mb() -> float:
 
 
 def make_bundle(path: Path):
-    import torch
+    """A paper-size bundle with random weights (throughput does not depend on them); landmarks are Entrez ids 1..978."""
+    from tests.translator.helpers import toy_bundle
 
-    from conversion.translator.bundle import Bundle
-    from conversion.translator.config import get_config
-    from conversion.translator.networks import Extrapolator, Generator
-
-    torch.manual_seed(0)
-    config = get_config("paper")
-    output_ids = [str(1 + i) for i in range(N_OUTPUT)]
-    bundle = Bundle(
-        config=config,
-        G=Generator(config.cyclegan).eval(),
-        extrapolator=Extrapolator(config.extrapolator).eval(),
-        input_entrez_ids=output_ids[:N_LANDMARKS],
-        input_symbols=[f"LM{i}" for i in range(N_LANDMARKS)],
-        output_entrez_ids=output_ids,
-        output_symbols=[f"GENE{i}" for i in range(N_OUTPUT)],
-        quantile_reference=np.linspace(0, 15, N_OUTPUT, dtype=np.float32),
-        version="bench-random-weights",
-    )
-    bundle.save(path)
+    toy_bundle(N_LANDMARKS, N_OUTPUT, size="paper", first_id=1).save(path)
 
 
 def write_input(path: Path, n_profiles: int, chunk: int = 5000) -> None:

@@ -101,21 +101,32 @@ class DatasetRegisterForm(_PathOrUpload):
         pass  # register_dataset creates or updates the row by name
 
 
+class AddFormAdmin(admin.ModelAdmin):
+    """A row is created through `add_form` (with `add_fields`, if given); afterwards its fields are read-only."""
+
+    add_form: type[forms.ModelForm]
+    add_fields: tuple[str, ...] | None = None
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.add_form
+            if self.add_fields is not None:
+                kwargs["fields"] = list(self.add_fields)
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj else ()
+
+
 @admin.register(Dataset)
-class DatasetAdmin(admin.ModelAdmin):
+class DatasetAdmin(AddFormAdmin):
     list_display = ("name", "kind", "n_profiles", "n_genes", "source", "translator", "created_at")
     list_filter = ("kind",)
     search_fields = ("name", "description")
     readonly_fields = ("name", "kind", "path", "metadata_path", "n_profiles", "n_genes", "source", "translator", "created_at")
 
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = DatasetRegisterForm
-            kwargs["fields"] = ["name", "kind", "path", "upload", "inst_info", "description"]
-        return super().get_form(request, obj, **kwargs)
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.readonly_fields if obj else ()
+    add_form = DatasetRegisterForm
+    add_fields = ("name", "kind", "path", "upload", "inst_info", "description")
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -149,20 +160,14 @@ class BundleImportForm(_PathOrUpload):
 
 
 @admin.register(TranslatorModel)
-class TranslatorModelAdmin(admin.ModelAdmin):
+class TranslatorModelAdmin(AddFormAdmin):
     list_display = ("name", "version", "size", "is_active", "created_at", "sample_pcc")
     list_filter = ("is_active", "size")
     readonly_fields = ("name", "version", "path", "size", "metrics", "is_active", "created_at")
     actions = ["make_active"]
 
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = BundleImportForm
-            kwargs["fields"] = ["name", "path", "upload", "activate", "description"]
-        return super().get_form(request, obj, **kwargs)
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.readonly_fields if obj else ()
+    add_form = BundleImportForm
+    add_fields = ("name", "path", "upload", "activate", "description")
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -214,19 +219,10 @@ class ConversionJobForm(forms.ModelForm):
         return data
 
 
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(AddFormAdmin):
     """A job is created through `add_form`, then read-only: it changes only through the actions."""
 
-    add_form: type[forms.ModelForm]
     actions = ["cancel", "resume"]
-
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = self.add_form
-        return super().get_form(request, obj, **kwargs)
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.readonly_fields if obj else ()
 
     def get_fields(self, request, obj=None):
         return self.readonly_fields if obj else self.add_form.Meta.fields

@@ -1,7 +1,9 @@
-"""Helpers shared by the GCTX and GCT readers: id and metadata decoding, selections."""
+"""Helpers shared by the matrix readers: opening HDF5 files, id and metadata decoding, selections."""
 
 from collections.abc import Iterator
+from pathlib import Path
 
+import h5py
 import numpy as np
 import pandas as pd
 
@@ -10,6 +12,46 @@ from conversion.formats.errors import FormatError
 # CMap's convention for a missing value in metadata (strings and numbers alike).
 MISSING = -666
 MISSING_STR = "-666"
+
+
+class Hdf5Reader:
+    """A read-only HDF5 file (GCTX, ARCHS4) and a context manager that closes it.
+
+    Subclasses name their format in `kind` and read their layout in `_open`;
+    a file that is missing, not HDF5, or of the wrong layout is a FormatError
+    and leaves no handle open.
+    """
+
+    kind = "HDF5"
+
+    def __init__(self, path):
+        self.path = Path(path)
+        try:
+            self._h5 = h5py.File(self.path, "r")
+        except FileNotFoundError:
+            raise FormatError(f"{self.kind} file {self.path} does not exist.", path=self.path) from None
+        except OSError as exc:
+            raise FormatError(
+                f"{self.kind} file {self.path} is not a readable HDF5 file (it may be truncated or of another format): {exc}.",
+                path=self.path,
+            ) from None
+        try:
+            self._open()
+        except BaseException:
+            self._h5.close()
+            raise
+
+    def _open(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self) -> None:
+        self._h5.close()
 
 
 def decode_text(values) -> np.ndarray:

@@ -8,12 +8,11 @@ or `meta/genes/genes` in v1), Ensembl ids in `meta/genes/ensembl_gene` (or
 """
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import h5py
 import numpy as np
 
-from conversion.formats._common import contiguous_runs, decode_text
+from conversion.formats._common import Hdf5Reader, contiguous_runs, decode_text
 from conversion.formats.errors import FormatError
 
 EXPRESSION = "data/expression"
@@ -22,20 +21,8 @@ ENSEMBL_FIELDS = ("meta/genes/ensembl_gene", "meta/genes/ensembl_gene_id")
 SAMPLE_ID_FIELDS = ("meta/samples/geo_accession", "meta/Sample_geo_accession")
 
 
-class Archs4Reader:
-    def __init__(self, path):
-        self.path = Path(path)
-        try:
-            self._h5 = h5py.File(self.path, "r")
-        except FileNotFoundError:
-            raise FormatError(f"ARCHS4 file {self.path} does not exist.", path=self.path) from None
-        except OSError as exc:
-            raise FormatError(f"ARCHS4 file {self.path} is not a readable HDF5 file (truncated or another format?): {exc}.", path=self.path) from None
-        try:
-            self._open()
-        except BaseException:
-            self._h5.close()
-            raise
+class Archs4Reader(Hdf5Reader):
+    kind = "ARCHS4"
 
     def _open(self) -> None:
         h5 = self._h5
@@ -62,15 +49,6 @@ class Archs4Reader:
         if required:
             raise FormatError(f"ARCHS4 file {self.path}: expected {what} in one of {', '.join('/' + f for f in fields)}, found none.", path=self.path)
         return None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def close(self) -> None:
-        self._h5.close()
 
     @property
     def n_samples(self) -> int:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from conversion.files import atomic_path
-from conversion.formats._common import as_positions, check_unique, contiguous_runs, decode_text, encode_meta, meta_frame
+from conversion.formats._common import Hdf5Reader, as_positions, check_unique, contiguous_runs, decode_text, encode_meta, meta_frame
 from conversion.formats.errors import FormatError
 
 MATRIX = "0/DATA/0/matrix"
@@ -33,29 +33,14 @@ VERSION = "GCTX1.0"
 CHUNK_BYTES = 1 << 20
 
 
-class GctxReader:
+class GctxReader(Hdf5Reader):
     """Read a GCTX file by selection or in chunks of samples.
 
     Matrices come back as float32 arrays shaped (samples, genes), i.e.
     (GCTX columns, GCTX rows). Ids are str arrays (int64 ids become strings).
     """
 
-    def __init__(self, path):
-        self.path = Path(path)
-        try:
-            self._h5 = h5py.File(self.path, "r")
-        except FileNotFoundError:
-            raise FormatError(f"GCTX file {self.path} does not exist.", path=self.path) from None
-        except OSError as exc:
-            raise FormatError(
-                f"GCTX file {self.path} is not a readable HDF5 file (it may be truncated or of another format): {exc}.",
-                path=self.path,
-            ) from None
-        try:
-            self._open()
-        except BaseException:
-            self._h5.close()
-            raise
+    kind = "GCTX"
 
     def _open(self) -> None:
         h5 = self._h5
@@ -88,16 +73,6 @@ class GctxReader:
         check_unique(self.col_ids, path=self.path, what="column (sample)")
         self._row_meta = None
         self._col_meta = None
-
-    # --- context manager ---
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def close(self) -> None:
-        self._h5.close()
 
     # --- shape and metadata ---
     @property

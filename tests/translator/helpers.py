@@ -7,13 +7,13 @@ from conversion.translator.config import get_config
 from conversion.translator.networks import Extrapolator, Generator
 
 
-def toy_bundle(n_in: int = 12, n_out: int = 40, seed: int = 0) -> Bundle:
-    """An untrained tiny-size bundle with random weights and made-up gene ids."""
+def toy_bundle(n_in: int = 12, n_out: int = 40, seed: int = 0, *, size: str = "tiny", first_id: int = 1000) -> Bundle:
+    """An untrained bundle of network size `size` with random weights; gene ids first_id, first_id + 1, ..."""
     import torch
 
     torch.manual_seed(seed)
-    config = get_config("tiny").with_genes(n_in, n_out)
-    ids = [str(1000 + i) for i in range(n_out)]
+    config = get_config(size).with_genes(n_in, n_out)
+    ids = [str(first_id + i) for i in range(n_out)]
     return Bundle(
         config=config,
         G=Generator(config.cyclegan).eval(),
