@@ -67,7 +67,7 @@ def django_env(data_dir: Path) -> dict:
     env = dict(os.environ)
     env.update(
         DATABASE_URL=DB_URL, REDIS_URL="redis://127.0.0.1:6379/7", DATA_DIR=str(data_dir), DEBUG="0", L1KWEB_DEMO_DATA="0",
-        ALLOWED_HOSTS="127.0.0.1,localhost", API_ANON_RATE="100000000/minute", LOG_LEVEL="WARNING", DJANGO_SETTINGS_MODULE="l1kweb.settings",
+        ALLOWED_HOSTS="127.0.0.1,localhost", API_ANON_RATE="100000000/minute", PAGE_ANON_RATE="100000000/minute", DOWNLOAD_ANON_RATE="100000000/minute", LOG_LEVEL="WARNING", DJANGO_SETTINGS_MODULE="l1kweb.settings",
     )
     return env
 

@@ -6,6 +6,7 @@ misbehaving later.
 """
 
 import os
+import re
 from pathlib import Path
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -75,3 +76,13 @@ def env_url(name: str, *, schemes: tuple[str, ...], default: str | None = None) 
         expected = ", ".join(f"{s}://..." for s in schemes)
         raise EnvError(f"{name} must be a URL of the form {expected}, but is {raw!r}.")
     return raw
+
+
+def env_rate(name: str, default: str) -> str:
+    """A request rate as Django REST framework's throttles read it: <number>/<second|minute|hour|day>."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", raw.strip()):
+        raise EnvError(f"{name} must be a rate such as 600/minute (a whole number, then /second, /minute, /hour or /day), but is {raw!r}.")
+    return raw.strip()

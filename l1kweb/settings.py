@@ -11,7 +11,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from l1kweb.env import env_bool, env_int, env_list, env_path, env_str, env_url
+from l1kweb.env import env_bool, env_int, env_list, env_path, env_rate, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -177,7 +177,11 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"anon": env_str("API_ANON_RATE", "600/minute")},
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_rate("API_ANON_RATE", "600/minute"),
+        "pages": env_rate("PAGE_ANON_RATE", "300/minute"),  # search.throttling
+        "downloads": env_rate("DOWNLOAD_ANON_RATE", "60/minute"),
+    },
     "EXCEPTION_HANDLER": "l1kweb.api_errors.exception_handler",
     # Throttles key on the client address; behind N reverse proxies the client is
     # the N-th address from the right of X-Forwarded-For (unset: REMOTE_ADDR).

@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from search import downloads, lookup, plots, stores
+from search.throttling import DownloadThrottle, PageThrottle, throttled
 from search.query import (
     METRIC_LABELS,
     TYPE_LABELS,
@@ -30,10 +31,12 @@ DOWNLOAD_DEFAULT_LIMIT = 100
 DOWNLOAD_MAX_LIMIT = 5000
 
 
+@throttled(PageThrottle)
 def home(request):
     return render(request, "search/home.html", {"release": Release.active()})
 
 
+@throttled(PageThrottle)
 def gene_search(request):
     """The search box's target: one gene -> its page; otherwise a page that says what was found."""
     q = request.GET.get("q", "")
@@ -87,6 +90,7 @@ def _run(request, gene, release, *, download: bool):
     return params, facets, sections, hit_lists
 
 
+@throttled(PageThrottle)
 def gene_page(request, symbol):
     gene, response = _resolve_gene(request, symbol)
     if response is not None:
@@ -131,6 +135,7 @@ def _point(hit, direction: str) -> dict:
     }
 
 
+@throttled(DownloadThrottle, plain_text=True)
 def download(request, symbol, fmt):
     if fmt not in downloads.CONTENT_TYPES:
         raise Http404(f"Unknown download format '{fmt}'; expected tsv, csv or xlsx.")

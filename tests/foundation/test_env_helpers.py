@@ -43,3 +43,16 @@ def test_list_rejects_empty_items(monkeypatch):
     monkeypatch.setenv("ALLOWED_HOSTS", "a.org,,b.org")
     with pytest.raises(EnvError, match="ALLOWED_HOSTS must be a comma-separated list"):
         env_list("ALLOWED_HOSTS", [])
+
+
+def test_env_rate_accepts_drf_rates_and_names_a_bad_one(monkeypatch):
+    from l1kweb.env import EnvError, env_rate
+
+    monkeypatch.setenv("SOME_RATE", "120/minute")
+    assert env_rate("SOME_RATE", "1/day") == "120/minute"
+    monkeypatch.delenv("SOME_RATE")
+    assert env_rate("SOME_RATE", "1/day") == "1/day"
+    for bad in ("120", "0/minute", "fast", "10/fortnight"):
+        monkeypatch.setenv("SOME_RATE", bad)
+        with pytest.raises(EnvError, match=f"SOME_RATE must be a rate such as 600/minute.*{bad!r}"):
+            env_rate("SOME_RATE", "1/day")
