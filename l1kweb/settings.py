@@ -191,6 +191,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "l1kweb API",
     "DESCRIPTION": "Gene-centric reverse search over RNA-seq-like L1000 signatures.",
     "VERSION": "1.0.0",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "search.api_docs.list_active_cell_lines"],
 }
 
 # Marks every page as showing synthetic demo data (set by `manage.py demo`).

@@ -15,7 +15,7 @@ from django.urls import reverse
 from dataclasses import replace
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import APIException, NotFound, ParseError
 from rest_framework.response import Response
@@ -33,6 +33,7 @@ from search.serializers import (
     PertTypeCountSerializer,
     SearchQuerySerializer,
     SignatureDetailSerializer,
+    documented,
     first_error,
 )
 from signatures.models import Release, Signature
@@ -89,7 +90,7 @@ def _search(request, symbol, *, pert_types=None, direction=None, default_limit=A
     if direction is not None:
         data.setlist("direction", [direction])
     try:
-        params = parse_params(data, facets, require_direction=True, max_limit=API_MAX_LIMIT, default_limit=default_limit)
+        params = parse_params(data, facets, api=True, max_limit=API_MAX_LIMIT, default_limit=default_limit)
     except BadParameter as exc:
         raise ParseError(exc.message) from None
     types = params.types or tuple(facets.types)
@@ -107,7 +108,7 @@ def _search(request, symbol, *, pert_types=None, direction=None, default_limit=A
 class GeneListView(APIView):
     """Gene lookup and autocomplete: genes whose symbol, alias or Entrez id starts with `q`."""
 
-    @extend_schema(operation_id="genes_lookup", parameters=[GeneLookupQuerySerializer], responses=GeneLookupSerializer)
+    @extend_schema(operation_id="genes_lookup", parameters=[GeneLookupQuerySerializer], responses=documented(GeneLookupSerializer, 400, 429))
     def get(self, request):
         query = GeneLookupQuerySerializer(data=request.query_params)
         if not query.is_valid():
@@ -121,7 +122,7 @@ class GeneListView(APIView):
 class GeneDetailView(APIView):
     """One gene, found by symbol, alias, previous symbol, Entrez or Ensembl id."""
 
-    @extend_schema(responses=GeneDetailSerializer)
+    @extend_schema(responses=documented(GeneDetailSerializer, 400, 404, 429))
     def get(self, request, symbol):
         resolution = _gene_or_error(symbol)
         return Response(GeneDetailSerializer(resolution.gene, context={"resolution": resolution}).data)
@@ -130,7 +131,7 @@ class GeneDetailView(APIView):
 class GeneSignaturesView(APIView):
     """The signatures that up- or down-regulate a gene, ranked, filtered and paged like the gene page."""
 
-    @extend_schema(parameters=[SearchQuerySerializer], responses=GeneSignaturesSerializer)
+    @extend_schema(parameters=[SearchQuerySerializer], responses=documented(GeneSignaturesSerializer, 400, 404, 429, 503))
     def get(self, request, symbol):
         release, gene, params, hl = _search(request, symbol)
         base = request.build_absolute_uri(reverse("search:api-gene-signatures", args=[gene.symbol]))
@@ -154,7 +155,7 @@ class GeneSignaturesView(APIView):
 class SignatureDetailView(APIView):
     """One signature's metadata in the active release."""
 
-    @extend_schema(responses=SignatureDetailSerializer)
+    @extend_schema(responses=documented(SignatureDetailSerializer, 404, 429, 503))
     def get(self, request, sig_id):
         release = _active_release()
         found = sig_id.isprintable() and signature_rows(Signature.objects.filter(release=release, sig_id=sig_id)[:1])
@@ -166,7 +167,7 @@ class SignatureDetailView(APIView):
 class CellLineListView(APIView):
     """Cell lines in the active release with their numbers of signatures."""
 
-    @extend_schema(responses=inline_serializer("CellLines", {"release": serializers.CharField(), "results": CellLineCountSerializer(many=True)}))
+    @extend_schema(responses=documented(inline_serializer("CellLines", {"release": serializers.CharField(), "results": CellLineCountSerializer(many=True)}), 429, 503))
     def get(self, request):
         release = _active_release()
         facets = release_facets(release)
@@ -176,7 +177,7 @@ class CellLineListView(APIView):
 class PertTypeListView(APIView):
     """Perturbation types in the active release with their numbers of signatures."""
 
-    @extend_schema(responses=inline_serializer("PertTypes", {"release": serializers.CharField(), "results": PertTypeCountSerializer(many=True)}))
+    @extend_schema(responses=documented(inline_serializer("PertTypes", {"release": serializers.CharField(), "results": PertTypeCountSerializer(many=True)}), 429, 503))
     def get(self, request):
         release = _active_release()
         facets = release_facets(release)
@@ -201,7 +202,14 @@ class CompatTableView(APIView):
     and ranking parameters as the signatures endpoint may be added.
     """
 
-    @extend_schema(parameters=[CompatQuerySerializer], responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        parameters=[
+            CompatQuerySerializer,
+            OpenApiParameter("kind", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(COMPAT_TYPES), description="cp: compounds; xpr: CRISPR knockouts."),
+            OpenApiParameter("direction", OpenApiTypes.STR, OpenApiParameter.PATH, enum=["up", "down"]),
+        ],
+        responses=documented(OpenApiTypes.OBJECT, 400, 404, 429, 503),
+    )
     def get(self, request, kind, direction, symbol):
         if kind not in COMPAT_TYPES:
             raise NotFound(f"Unknown signature kind '{kind[:20]}'; expected cp or xpr.")

@@ -11,13 +11,36 @@ from django.shortcuts import render
 from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
 
+from search.query import release_facets
+from signatures.models import Release
+
 _schema_cache: dict = {}
 
 
 def _schema() -> dict:
-    if "schema" not in _schema_cache:
-        _schema_cache["schema"] = SchemaGenerator().get_schema(request=None, public=True)
-    return _schema_cache["schema"]
+    """The schema, generated once per active release (it lists the release's cell lines)."""
+    release = Release.active()
+    key = (release.pk, release.completed_at) if release is not None else None
+    if key not in _schema_cache:
+        _schema_cache.clear()
+        _schema_cache[key] = SchemaGenerator().get_schema(request=None, public=True)
+    return _schema_cache[key]
+
+
+def list_active_cell_lines(result, generator, request, public):
+    """drf-spectacular postprocessing hook: every `cell_line` parameter lists the active release's
+    cell lines, the values the API accepts (any other is refused with a 400)."""
+    release = Release.active()
+    if release is None:
+        return result
+    names = list(release_facets(release).cell_lines)
+    for methods in result.get("paths", {}).values():
+        for operation in methods.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["name"] == "cell_line" and parameter["in"] == "query":
+                    parameter["schema"]["items"]["enum"] = names
+                    parameter["description"] = parameter.get("description", "") + f" The cell lines of release {release.name}."
+    return result
 
 
 def _ref_name(schema: dict) -> str:

@@ -158,11 +158,15 @@ def _fmt_number(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
-def parse_params(data: Mapping, facets: Facets, *, require_direction: bool = False, max_limit: int = MAX_LIMIT, default_limit: int = DEFAULT_LIMIT) -> SearchParams:
-    """Validate a query string (Django QueryDict or dict) against the release's facets (search.serializers)."""
+def parse_params(data: Mapping, facets: Facets, *, api: bool = False, max_limit: int = MAX_LIMIT, default_limit: int = DEFAULT_LIMIT) -> SearchParams:
+    """Validate a query string (Django QueryDict or dict) against the release's facets (search.serializers).
+
+    For the API (`api`) one direction is searched, `up` by default, and a blank value is refused; a
+    page searches both directions by default and reads a blank value (an empty form box) as absent.
+    """
     query = SearchQuerySerializer(
         data=data, context={"facets": facets}, max_limit=max_limit, default_limit=default_limit,
-        default_direction="up" if require_direction else None,
+        default_direction="up" if api else None, blank_values_are_refused=api,
     )
     if not query.is_valid():
         raise BadParameter(*first_error(query.errors, query.fields))

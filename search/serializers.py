@@ -16,6 +16,7 @@ import difflib
 import math
 import re
 
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.fields import empty
@@ -27,21 +28,30 @@ TYPE_CHOICES = tuple(PertType.values)
 MAX_OFFSET = 1_000_000
 
 
-def query_values(data, name: str) -> list[str]:
-    """The values of parameter `name` in a QueryDict or a plain dict: repeated or comma-separated, stripped."""
+def query_values(data, name: str, *, keep_blank: bool = False) -> list[str]:
+    """The values of parameter `name` in a QueryDict or a plain dict: repeated or comma-separated, stripped.
+
+    Blank values are dropped (an HTML form sends `dose=` for an empty box)
+    unless `keep_blank`, for the API, where `direction=` is a value it refuses.
+    """
     if hasattr(data, "getlist"):
         raw = data.getlist(name)
     else:
         raw = data.get(name, [])
         raw = raw if isinstance(raw, (list, tuple)) else [raw]
-    return [part.strip() for value in raw for part in str(value).split(",") if part.strip()]
+    parts = [part.strip() for value in raw for part in str(value).split(",")]
+    return parts if keep_blank else [p for p in parts if p]
+
+
+def _keep_blank(field) -> bool:
+    return getattr(field.root, "blank_values_are_refused", False)
 
 
 class _OneValue:
     """A parameter that takes one value; its sentence-long errors name the parameter and quote the input."""
 
     def get_value(self, data):
-        values = query_values(data, self.field_name)
+        values = query_values(data, self.field_name, keep_blank=_keep_blank(self))
         if not values:
             return empty
         return values[0] if len(values) == 1 else values
@@ -96,7 +106,7 @@ class Repeated(serializers.ListField):
     """A repeatable parameter: `?x=a&x=b` or `?x=a,b`; values kept once each, in order."""
 
     def get_value(self, data):
-        return query_values(data, self.field_name)
+        return query_values(data, self.field_name, keep_blank=_keep_blank(self))
 
     def to_internal_value(self, data):
         return list(dict.fromkeys(super().to_internal_value(data)))
@@ -134,13 +144,16 @@ class SearchQuerySerializer(serializers.Serializer):
     default_limit = 50
     max_limit = 1000
     default_direction: str | None = "up"
+    blank_values_are_refused = True  # the API's; the pages' forms send blanks for empty boxes
 
-    def __init__(self, *args, default_limit=None, max_limit=None, default_direction=empty, **kwargs):
+    def __init__(self, *args, default_limit=None, max_limit=None, default_direction=empty, blank_values_are_refused=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.default_limit = default_limit or self.default_limit
         self.max_limit = max_limit or self.max_limit
         if default_direction is not empty:
             self.default_direction = default_direction
+        if blank_values_are_refused is not None:
+            self.blank_values_are_refused = blank_values_are_refused
 
     def get_fields(self):
         fields = super().get_fields()
@@ -173,18 +186,34 @@ class CompatQuerySerializer(SearchQuerySerializer):
     default_limit = 100
 
 
+GENE_QUERY_PATTERN = r"[A-Za-z0-9]"
+
+
 class GeneQuery(_OneValue, serializers.CharField):
-    """The lookup's text, normalised as search.lookup does it."""
+    """The lookup's text: at most MAX_QUERY_LENGTH characters with a letter or digit among them, used as
+    search.lookup normalises it. Commas are kept: the text is one value."""
+
+    def __init__(self, **kwargs):
+        from django.core.validators import RegexValidator
+
+        from search.lookup import MAX_QUERY_LENGTH
+
+        super().__init__(max_length=MAX_QUERY_LENGTH, validators=[RegexValidator(GENE_QUERY_PATTERN)], **kwargs)
+
+    def get_value(self, data):
+        raw = data.getlist(self.field_name) if hasattr(data, "getlist") else [data[self.field_name]] if self.field_name in data else []
+        if not raw:
+            return empty
+        return raw[0] if len(raw) == 1 else raw
 
     def parse(self, raw: str) -> str:
         from search import lookup
 
-        q = lookup.normalise_query(raw)
-        if not q:
+        if len(raw) > self.max_length:
+            raise ValidationError(f"Parameter 'q' must be at most {self.max_length} characters, found {len(raw)}.")
+        if not re.search(GENE_QUERY_PATTERN, raw):
             raise ValidationError("Parameter 'q' is required: a gene symbol, alias or Entrez id (or its beginning).")
-        if len(q) > lookup.MAX_QUERY_LENGTH:
-            raise ValidationError(f"Parameter 'q' must be at most {lookup.MAX_QUERY_LENGTH} characters, found {len(q)}.")
-        return q
+        return lookup.normalise_query(raw)
 
 
 class GeneLookupQuerySerializer(serializers.Serializer):
@@ -336,3 +365,20 @@ class PertTypeCountSerializer(serializers.Serializer):
     type = serializers.CharField()
     label = serializers.CharField()
     n_signatures = serializers.IntegerField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="One sentence saying what was wrong and what was expected.")
+
+
+ERROR_RESPONSES = {
+    400: "A parameter the search cannot use, or an alias that names several genes.",
+    404: "Unknown gene, signature or path; the message names the closest genes where there are any.",
+    429: "Too many requests from this address; `Retry-After` says when to come back.",
+    503: "No release is active yet, or the active release's stores cannot be read.",
+}
+
+
+def documented(ok, *errors: int) -> dict:
+    """drf-spectacular `responses`: `ok` for 200, and the listed error codes with their JSON body."""
+    return {200: ok, **{code: OpenApiResponse(ErrorSerializer, description=ERROR_RESPONSES[code]) for code in errors}}
