@@ -7,6 +7,7 @@ commands use (register_dataset, TranslatorModel.register_bundle/activate,
 ConversionJob.start/resume) and is recorded in the admin log (LogEntry).
 """
 
+import itertools
 from pathlib import Path
 
 from django import forms
@@ -18,7 +19,7 @@ from conversion.datasets import register_dataset
 from conversion.files import atomic_path
 from conversion.formats import FormatError
 from conversion.formats.l1000 import read_inst_info
-from conversion.models import ConversionJob, Dataset, DatasetKind, TrainingJob, TranslatorModel, default_output_name
+from conversion.models import ConversionJob, Dataset, DatasetInUse, DatasetKind, TrainingJob, TranslatorModel, default_output_name
 from l1kweb.paths import PathNotAllowed, allowed_path
 from conversion.translator.bundle import BundleError, load_bundle
 from l1kweb.jobs import JobStateError, JobStatus
@@ -27,12 +28,27 @@ UPLOADS = "uploads"
 
 
 def store_upload(upload, subdir: str) -> Path:
-    """Copy an uploaded file under DATA_DIR/uploads/<subdir>/ (temp name, then rename)."""
-    target = Path(settings.DATA_DIR) / UPLOADS / subdir / Path(upload.name).name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(target) as tmp, open(tmp, "wb") as fh:
-        for chunk in upload.chunks():
-            fh.write(chunk)
+    """Copy an uploaded file under DATA_DIR/uploads/<subdir>/, never over an existing file.
+
+    The upload keeps its name unless a file of that name is there (a dataset or
+    bundle may use it): then it becomes <stem>-2<suffix>, -3, ... The copy is
+    written under a temporary name and linked to its final name only if that
+    name is free (os.link fails on an existing file, so two uploads at once
+    cannot take the same name).
+    """
+    name = Path(upload.name).name
+    folder = Path(settings.DATA_DIR) / UPLOADS / subdir
+    folder.mkdir(parents=True, exist_ok=True)
+    stem, dot, suffix = name.partition(".") if not name.startswith(".") else (name, "", "")
+    copy = atomic_path(folder / name)
+    try:
+        with open(copy.tmp, "wb") as fh:
+            for chunk in upload.chunks():
+                fh.write(chunk)
+    except BaseException:
+        copy.discard()
+        raise
+    target = copy.commit_new(folder / (name if n == 1 else f"{stem}-{n}{dot}{suffix}") for n in itertools.count(1))
     return target
 
 
@@ -93,7 +109,9 @@ class DatasetRegisterForm(_PathOrUpload):
             if data.get("inst_info"):
                 metadata = read_inst_info(store_upload(data["inst_info"], f"{self.upload_dir}/{data['name']}"))
             self.registered = register_dataset(data["name"], self.file_path(), kind=data["kind"], metadata=metadata, description=data.get("description", ""))
-        except FormatError as exc:
+        except (FormatError, DatasetInUse) as exc:
+            if data.get("upload"):
+                self.file_path().unlink(missing_ok=True)  # the refused upload is not kept
             raise forms.ValidationError(str(exc)) from exc
         return data
 
@@ -216,6 +234,10 @@ class ConversionJobForm(forms.ModelForm):
             other = draft.job_writing_the_same_output()
             if other is not None:
                 raise forms.ValidationError(f"{other} is {other.status} and writes {draft.output_name_or_path}; wait for it or cancel it first.")
+            try:
+                draft.refuse_an_output_in_use()
+            except DatasetInUse as exc:
+                raise forms.ValidationError(str(exc)) from None
         return data
 
 
@@ -285,7 +307,7 @@ class ConversionJobAdmin(JobAdmin):
         for old in queryset.select_related("dataset"):
             try:
                 job = ConversionJob.start(old.dataset, translator, user=request.user, chunk_size=old.chunk_size, float16=old.float16, device=old.device)
-            except JobStateError as exc:
+            except (JobStateError, DatasetInUse) as exc:
                 self.message_user(request, str(exc), messages.ERROR)
                 continue
             self.log_addition(request, job, f"Reconversion of {old.dataset.name} with {translator} (after job {old.pk})")

@@ -9,6 +9,7 @@ that signatures and search never need to know where the metadata came from
 
 from __future__ import annotations
 
+import filecmp
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,16 @@ def register_dataset(name, path, *, kind, metadata: pd.DataFrame | None, source=
     metadata_file = atomic_path(meta_abs)
     try:
         table.to_csv(metadata_file.tmp, sep="\t", index=False, na_rep="")
+        existing = Dataset.objects.filter(name=name).first()
+        if existing is not None and existing.built_from_it():
+            # Registering the same file and metadata again changes nothing; anything else is refused.
+            same = (existing.path, existing.n_profiles, existing.n_genes) == (stored_data_path(path), n_profiles, n_genes) and (
+                existing.metadata_file is not None and existing.metadata_file.exists() and filecmp.cmp(existing.metadata_file, metadata_file.tmp, shallow=False)
+            )
+            if not same:
+                existing.refuse_repointing()
+            metadata_file.discard()
+            return existing
         with transaction.atomic():
             dataset, _ = Dataset.objects.update_or_create(
                 name=name,

@@ -71,6 +71,26 @@ class atomic_path:
             raise
         return self.target
 
+    def commit_new(self, candidates) -> Path:
+        """Give the finished temporary file the first name among `candidates` that no file has yet.
+
+        Never replaces a file: os.link fails on an existing name, so two
+        writers at once cannot take the same one. Returns the name taken.
+        """
+        if self._done:
+            raise RuntimeError(f"{self.target}: this atomic write was already committed or discarded.")
+        try:
+            for candidate in candidates:
+                try:
+                    os.link(self.tmp, candidate)
+                except FileExistsError:
+                    continue
+                self.target = Path(candidate)
+                return self.target
+            raise FileExistsError(f"{self.target}: every candidate name is taken.")
+        finally:
+            self.discard()
+
     def discard(self) -> None:
         """Remove the temporary file (if any); the target is untouched."""
         self._done = True

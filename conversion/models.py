@@ -99,6 +99,38 @@ class Dataset(models.Model):
     def metadata_file(self) -> Path | None:
         return resolve_data_path(self.metadata_path) if self.metadata_path else None
 
+    def built_from_it(self) -> list[str]:
+        """What was computed from this dataset's file: the rows that protect it from deletion
+        (signature releases) and the datasets converted from it, as 'release r1', 'dataset x'."""
+        found = []
+        for relation in self._meta.related_objects:
+            if relation.on_delete is models.PROTECT or (relation.related_model is Dataset and relation.field.name == "source"):
+                label = relation.related_model._meta.verbose_name
+                found += [f"{label} {obj}" for obj in getattr(self, relation.get_accessor_name()).all()[:5]]
+        return found
+
+    def refuse_repointing(self) -> None:
+        """Raise DatasetInUse when something was built from this dataset: its file and metadata must stay what they were."""
+        users = self.built_from_it()
+        if users:
+            raise DatasetInUse(
+                f"Dataset {self.name} cannot be pointed at other data: {', '.join(users)} {'was' if len(users) == 1 else 'were'} "
+                "built from it. Register the new file under another name."
+            )
+
+    @classmethod
+    def in_use_at(cls, path: Path, *, name: str = "") -> "Dataset | None":
+        """A dataset named `name`, or registered at `path`, that something was built from."""
+        target = Path(path).resolve()
+        for dataset in cls.objects.all():
+            if (dataset.name == name or dataset.file.resolve() == target) and dataset.built_from_it():
+                return dataset
+        return None
+
+
+class DatasetInUse(ValueError):
+    """A change that would make a dataset's name mean other data than what was built from it."""
+
 
 class TranslatorModel(models.Model):
     """The model registry: one trained two-step translator bundle per row."""
@@ -181,7 +213,17 @@ class ConversionJob(Job):
             other = self.job_writing_the_same_output()
             if other is not None:
                 raise JobStateError(other, f"it writes {self.output_name_or_path}; wait for it or cancel it before starting another conversion into the same file")
+            self.refuse_an_output_in_use()
         super().save(*args, **kwargs)
+
+    def refuse_an_output_in_use(self) -> None:
+        """Raise DatasetInUse when the output would replace a dataset that something was built from."""
+        used = Dataset.in_use_at(self.output_file, name=self.output_name)
+        if used is not None:
+            try:
+                used.refuse_repointing()
+            except DatasetInUse as exc:
+                raise DatasetInUse(f"Converting into {self.output_name_or_path} would replace dataset {used.name}'s data. {exc}") from None
 
     @property
     def output_name_or_path(self) -> str:

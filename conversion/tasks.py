@@ -81,6 +81,7 @@ def convert_job(job: ConversionJob, *, progress=None) -> dict:
     """Run a claimed job to the end (also used in-process by the `convert` command)."""
     from conversion.translator.infer import convert_file
 
+    job.refuse_an_output_in_use()  # a release may have been built from the output since the job was queued
     bundle = get_bundle(job.translator.file)
     out = job.output_file
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ from tqdm import tqdm
 from conversion.datasets import register_dataset
 from conversion.formats import FormatError
 from conversion.formats.l1000 import read_inst_info
-from conversion.models import ConversionJob, Dataset, DatasetKind, TranslatorModel, default_output_name
+from conversion.models import ConversionJob, Dataset, DatasetInUse, DatasetKind, TranslatorModel, default_output_name
 from conversion.translator.bundle import BundleError
 from l1kweb.jobs import JobStateError, JobStatus
 from l1kweb.paths import stored_data_path
@@ -93,7 +93,7 @@ class Command(BaseCommand):
         job.chunks_total = job.plan_chunks()
         try:
             job.save()
-        except JobStateError as exc:
+        except (JobStateError, DatasetInUse) as exc:
             raise CommandError(str(exc)) from None
         return job
 

@@ -10,7 +10,7 @@ from conversion.datasets import register_dataset
 from conversion.formats import FormatError, open_matrix
 from conversion.formats.l1000 import landmark_positions, read_gene_info, read_inst_info
 from conversion.formats.validate import validate_matrix
-from conversion.models import DatasetKind
+from conversion.models import DatasetInUse, DatasetKind
 from conversion.models import Gene, GeneStatus
 
 
@@ -33,7 +33,7 @@ class Command(BaseCommand):
         name = name or slugify(path.name.split(".")[0]) or "l1000"
         try:
             self._handle(path, inst_info, gene_info, name, chunk_size, description)
-        except FormatError as exc:
+        except (FormatError, DatasetInUse) as exc:
             raise CommandError(str(exc)) from exc
 
     def _handle(self, path, inst_info, gene_info, name, chunk_size, description):
