@@ -224,7 +224,7 @@ class ConversionJobForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["dataset"].queryset = Dataset.objects.filter(kind=DatasetKind.L1000)
         self.fields["translator"].initial = TranslatorModel.active()
-        self.fields["output_name"].help_text = "Name of the output dataset; default <dataset>-<translator>-<version>. Reusing a name reconverts it."
+        self.fields["output_name"].help_text = "Name of the output dataset; default <dataset>-<translator>-<version>. Reusing a name reconverts it, unless a release was built from that output."
 
     def clean(self):
         data = super().clean()
