@@ -187,6 +187,10 @@ REST_FRAMEWORK = {
     # the N-th address from the right of X-Forwarded-For (unset: REMOTE_ADDR).
     "NUM_PROXIES": NUM_PROXIES,
 }
+# search.response_cache: results are immutable per release, so responses are cached and revalidated by ETag.
+RESPONSE_CACHE_MAX_AGE = env_int("RESPONSE_CACHE_MAX_AGE", 60, minimum=0)  # seconds a browser or proxy may reuse a response unasked
+RESPONSE_CACHE_TIMEOUT = env_int("RESPONSE_CACHE_TIMEOUT", 3600, minimum=1)  # seconds a response stays in the server's cache
+RESPONSE_CACHE_MAX_BYTES = env_int("RESPONSE_CACHE_MAX_BYTES", 4 * 1024 * 1024, minimum=0)  # larger responses are not stored
 SPECTACULAR_SETTINGS = {
     "TITLE": "l1kweb API",
     "DESCRIPTION": "Gene-centric reverse search over RNA-seq-like L1000 signatures.",

@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 
 from search import lookup, stores
 from search.query import TYPE_LABELS, BadParameter, parse_params, release_facets, run_lists, signature_rows
+from search.response_cache import active_release, cached_api
 from search.serializers import (
     CellLineCountSerializer,
     CompatQuerySerializer,
@@ -63,8 +64,8 @@ class AmbiguousGene(APIException):
 # Helpers.
 
 
-def _active_release() -> Release:
-    release = Release.active()
+def _active_release(request) -> Release:
+    release = active_release(request)
     if release is None:
         raise NoActiveRelease()
     return release
@@ -81,7 +82,7 @@ def _gene_or_error(symbol: str):
 
 def _search(request, symbol, *, pert_types=None, direction=None, default_limit=API_DEFAULT_LIMIT):
     """Shared by the signatures endpoint and the compatibility table: (release, gene, params, hit list)."""
-    release = _active_release()
+    release = _active_release(request)
     gene = _gene_or_error(symbol).gene
     facets = release_facets(release)
     data = request.query_params.copy()
@@ -132,6 +133,7 @@ class GeneSignaturesView(APIView):
     """The signatures that up- or down-regulate a gene, ranked, filtered and paged like the gene page."""
 
     @extend_schema(parameters=[SearchQuerySerializer], responses=documented(GeneSignaturesSerializer, 400, 404, 429, 503))
+    @cached_api
     def get(self, request, symbol):
         release, gene, params, hl = _search(request, symbol)
         base = request.build_absolute_uri(reverse("search:api-gene-signatures", args=[gene.symbol]))
@@ -156,8 +158,9 @@ class SignatureDetailView(APIView):
     """One signature's metadata in the active release."""
 
     @extend_schema(responses=documented(SignatureDetailSerializer, 404, 429, 503))
+    @cached_api
     def get(self, request, sig_id):
-        release = _active_release()
+        release = _active_release(request)
         found = sig_id.isprintable() and signature_rows(Signature.objects.filter(release=release, sig_id=sig_id)[:1])
         if not found:
             raise NotFound(f"No signature {sig_id[:200]!r} in release {release.name}.")
@@ -168,8 +171,9 @@ class CellLineListView(APIView):
     """Cell lines in the active release with their numbers of signatures."""
 
     @extend_schema(responses=documented(inline_serializer("CellLines", {"release": serializers.CharField(), "results": CellLineCountSerializer(many=True)}), 429, 503))
+    @cached_api
     def get(self, request):
-        release = _active_release()
+        release = _active_release(request)
         facets = release_facets(release)
         return Response({"release": release.name, "results": [{"name": name, "n_signatures": n} for name, (_, n) in facets.cell_lines.items()]})
 
@@ -178,8 +182,9 @@ class PertTypeListView(APIView):
     """Perturbation types in the active release with their numbers of signatures."""
 
     @extend_schema(responses=documented(inline_serializer("PertTypes", {"release": serializers.CharField(), "results": PertTypeCountSerializer(many=True)}), 429, 503))
+    @cached_api
     def get(self, request):
-        release = _active_release()
+        release = _active_release(request)
         facets = release_facets(release)
         return Response({"release": release.name, "results": [{"type": t, "label": TYPE_LABELS[t], "n_signatures": n} for t, n in facets.types.items()]})
 
@@ -210,6 +215,7 @@ class CompatTableView(APIView):
         ],
         responses=documented(OpenApiTypes.OBJECT, 400, 404, 429, 503),
     )
+    @cached_api
     def get(self, request, kind, direction, symbol):
         if kind not in COMPAT_TYPES:
             raise NotFound(f"Unknown signature kind '{kind[:20]}'; expected cp or xpr.")

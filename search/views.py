@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from search import downloads, lookup, plots, stores
+from search.response_cache import active_release, cached_page
 from search.throttling import DownloadThrottle, PageThrottle, throttled
 from search.query import (
     METRIC_LABELS,
@@ -24,7 +25,6 @@ from search.query import (
     release_facets,
     run_lists,
 )
-from signatures.models import Release
 from signatures.store import StoreError
 
 DOWNLOAD_DEFAULT_LIMIT = 100
@@ -33,7 +33,7 @@ DOWNLOAD_MAX_LIMIT = 5000
 
 @throttled(PageThrottle)
 def home(request):
-    return render(request, "search/home.html", {"release": Release.active()})
+    return render(request, "search/home.html", {"release": active_release(request)})
 
 
 @throttled(PageThrottle)
@@ -91,11 +91,12 @@ def _run(request, gene, release, *, download: bool):
 
 
 @throttled(PageThrottle)
+@cached_page("page")
 def gene_page(request, symbol):
     gene, response = _resolve_gene(request, symbol)
     if response is not None:
         return response
-    release = Release.active()
+    release = active_release(request)
     context = {"gene": gene, "release": release, "searched": request.GET.get("searched", "")[:64], "metric_labels": METRIC_LABELS, "type_labels": TYPE_LABELS}
     if release is None:
         context["error"] = "No release is active yet: signatures have not been computed and activated."
@@ -136,13 +137,14 @@ def _point(hit, direction: str) -> dict:
 
 
 @throttled(DownloadThrottle, plain_text=True)
+@cached_page("download")
 def download(request, symbol, fmt):
     if fmt not in downloads.CONTENT_TYPES:
         raise Http404(f"Unknown download format '{fmt}'; expected tsv, csv or xlsx.")
     gene, response = _resolve_gene(request, symbol)
     if response is not None:
         return response
-    release = Release.active()
+    release = active_release(request)
     if release is None:
         return HttpResponse("No release is active yet.\n", status=503, content_type="text/plain")
     try:

@@ -1,0 +1,140 @@
+"""Responses cached per release: a release's results never change, so what a request computed is kept.
+
+Keyed by the active release (its id, completion and activation times, so a
+release rebuilt or activated again is read afresh), the host (API links are
+absolute), the path and the query string with its parameters in a canonical
+order (repeated values keep their order, which the page shows). Kept in
+Django's cache: Redis in deployment, process memory in the embedded default.
+
+Every cached response carries an `ETag` derived from the same key and
+`Cache-Control: public, max-age=RESPONSE_CACHE_MAX_AGE`; a request whose
+`If-None-Match` names it gets a 304 before anything is computed. Only
+anonymous requests are cached (a signed-in staff member's page shows the
+admin link); only complete 200 responses are stored, and downloads only up to
+RESPONSE_CACHE_MAX_BYTES. Gene names come from the gene registry, which an
+import may change without a new release: entries expire after
+RESPONSE_CACHE_TIMEOUT seconds, so such a change shows within that time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpResponse, HttpResponseNotModified
+from django.utils.cache import patch_vary_headers
+from rest_framework.response import Response
+
+from signatures.models import Release
+
+KEY_VERSION = 1  # raise when what a cached response holds changes shape
+
+
+def _stamp(release: Release) -> str:
+    times = (release.completed_at, release.activated_at)
+    return f"{release.pk}:" + ":".join(str(int(t.timestamp() * 1e6)) if t else "-" for t in times)
+
+
+def cache_key(request, release: Release, kind: str) -> str:
+    """The cache key of this request's response for `release` ("page", "download" or "api")."""
+    items = sorted(((k, v) for k, values in request.GET.lists() for v in values), key=lambda kv: kv[0])
+    raw = f"v{KEY_VERSION}|{kind}|{_stamp(release)}|{request.get_host()}|{request.path}|{urlencode(items)}"
+    return "search:response:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _etag(key: str) -> str:
+    return f'"{key.rsplit(":", 1)[-1][:32]}"'
+
+
+def _fresh(request, etag: str) -> bool:
+    sent = request.META.get("HTTP_IF_NONE_MATCH", "")
+    return any(tag.strip().removeprefix("W/") in (etag, "*") for tag in sent.split(",")) if sent else False
+
+
+def _label(response, etag: str):
+    response["ETag"] = etag
+    response["Cache-Control"] = f"public, max-age={settings.RESPONSE_CACHE_MAX_AGE}"
+    patch_vary_headers(response, ("Cookie",))
+    return response
+
+
+def _not_modified(etag: str):
+    return _label(HttpResponseNotModified(), etag)
+
+
+_UNSET = object()
+
+
+def active_release(request) -> Release | None:
+    """The active release, read once per request (the cache key and the view both need it)."""
+    http_request = getattr(request, "_request", request)  # a DRF Request wraps Django's
+    release = getattr(http_request, "_l1kweb_active_release", _UNSET)
+    if release is _UNSET:
+        release = Release.active()
+        http_request._l1kweb_active_release = release
+    return release
+
+
+def _cacheable(request) -> Release | None:
+    if request.method not in ("GET", "HEAD") or request.user.is_authenticated:
+        return None
+    return active_release(request)
+
+
+def cached_page(kind: str):
+    """Cache a page or download view's rendered 200 responses (the view resolves the gene and the release itself)."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            release = _cacheable(request)
+            if release is None:
+                return view(request, *args, **kwargs)
+            key = cache_key(request, release, kind)
+            etag = _etag(key)
+            if _fresh(request, etag):
+                return _not_modified(etag)
+            stored = cache.get(key)
+            if stored is not None:
+                content, headers = stored
+                response = HttpResponse(content)
+                for name, value in headers:
+                    response[name] = value
+                return _label(response, etag)
+            response = view(request, *args, **kwargs)
+            if response.status_code == 200 and not response.streaming and len(response.content) <= settings.RESPONSE_CACHE_MAX_BYTES:
+                headers = [(name, response[name]) for name in ("Content-Type", "Content-Disposition") if response.has_header(name)]
+                cache.set(key, (response.content, headers), timeout=settings.RESPONSE_CACHE_TIMEOUT)
+                _label(response, etag)
+            return response
+
+        return wrapper
+
+    return decorate
+
+
+def cached_api(get):
+    """Cache an APIView `get`'s 200 data; DRF renders it for each request, so content negotiation still applies."""
+
+    @wraps(get)
+    def wrapper(self, request, *args, **kwargs):
+        release = _cacheable(request)
+        if release is None:
+            return get(self, request, *args, **kwargs)
+        key = cache_key(request, release, "api")
+        etag = _etag(key)
+        if _fresh(request, etag):
+            return _not_modified(etag)
+        data = cache.get(key)
+        if data is not None:
+            return _label(Response(data), etag)
+        response = get(self, request, *args, **kwargs)
+        if response.status_code == 200:
+            cache.set(key, response.data, timeout=settings.RESPONSE_CACHE_TIMEOUT)
+            _label(response, etag)
+        return response
+
+    return wrapper
