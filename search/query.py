@@ -84,6 +84,28 @@ def release_facets(release) -> Facets:
     return facets
 
 
+def example_genes(release, n: int = 3) -> list:
+    """Genes with the strongest effects in `release` (largest |CD| in their top lists), for the home page.
+
+    Read once per release (one sort of the release's top-list rows) and kept
+    in the shared cache, so a newcomer's first search names a gene the
+    release holds.
+    """
+    from conversion.models import Gene
+
+    stamp = int((release.completed_at or release.created_at).timestamp()) if (release.completed_at or release.created_at) else 0
+    key = f"search:examples:v1:{release.pk}:{stamp}:{n}"
+    ids = cache.get(key)
+    if ids is None:
+        rows = GeneTopEntry.objects.filter(release=release, top_cd=True)
+        up = list(rows.filter(direction="up").order_by("-cd").values_list("gene_id", flat=True)[: 50 * n])
+        down = list(rows.filter(direction="down").order_by("cd").values_list("gene_id", flat=True)[: 50 * n])
+        ids = list(dict.fromkeys(g for pair in zip(up, down) for g in pair))[:n]
+        cache.set(key, ids, timeout=24 * 3600)
+    genes = Gene.objects.in_bulk(ids)
+    return [genes[i] for i in ids if i in genes]
+
+
 def clear_process_facets() -> None:
     with _facets_lock:
         _process_facets.clear()

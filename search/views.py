@@ -21,6 +21,7 @@ from search.query import (
     TYPE_LABELS,
     BadParameter,
     SearchParams,
+    example_genes,
     parse_params,
     release_facets,
     run_lists,
@@ -33,7 +34,9 @@ DOWNLOAD_MAX_LIMIT = 5000
 
 @throttled(PageThrottle)
 def home(request):
-    return render(request, "search/home.html", {"release": active_release(request)})
+    release = active_release(request)
+    examples = example_genes(release) if release is not None else []
+    return render(request, "search/home.html", {"release": release, "examples": examples, "example": examples[0].symbol if examples else ""})
 
 
 @throttled(PageThrottle)
