@@ -24,9 +24,10 @@ Django orchestration around the plain numerics (signatures.batches, .cd,
 
 A killed worker leaves its batch pending, or its merge's temporary directory
 (removed when the merge is retried), or an index transaction that the
-database rolls back; ``resume_job`` (admin, command) requeues the job and
-only pending batches are recomputed. Until the index is built and an admin
-activates the release, the search keeps serving the previously active release.
+database rolls back; ``resume_job`` (admin, command) requeues the job, only
+pending batches are recomputed, and a merge that finished is not redone. Until
+the index is built and an admin activates the release, the search keeps
+serving the previously active release.
 """
 
 from __future__ import annotations
@@ -303,7 +304,9 @@ def _fail(job: SignatureJob, exc: Exception, *, where: str = "") -> None:
     message = f"{where}: {exc}" if where else str(exc)
     log.exception("Signature job %s failed: %s", job.pk, message)
     job.fail(message)
-    Release.objects.filter(pk=job.release_id, is_active=False).update(status=ReleaseStatus.FAILED)
+    # A complete release (merged; the index failed) keeps its status: its
+    # stores and rows are whole, and a resumed job only builds the index.
+    Release.objects.filter(pk=job.release_id, is_active=False).exclude(status=ReleaseStatus.COMPLETE).update(status=ReleaseStatus.FAILED)
 
 
 def _claim_finish(job_id: int) -> bool:
@@ -332,7 +335,10 @@ def finish_job(job_id: int, *, progress=None) -> dict:
     job = SignatureJob.objects.select_related("release__dataset").get(pk=job_id)
     release = job.release
     try:
-        if job.stage == JobStage.MERGE or release.status != ReleaseStatus.COMPLETE:
+        # The merge ends by marking the release complete; a release that is
+        # complete was merged by an earlier run of this step (killed or failed
+        # while it built the index) and its stores and rows are kept.
+        if release.status != ReleaseStatus.COMPLETE:
             job.beat(message="Merging batch chunks into the release stores.")
             # We hold the finish claim, so no other merge of this release is
             # alive: what a killed one left beside the store directory goes.
@@ -343,6 +349,7 @@ def finish_job(job_id: int, *, progress=None) -> dict:
                 n = merge(release, progress=progress)
             SignatureJob.objects.filter(pk=job.pk).update(stage=JobStage.INDEX)
         else:
+            SignatureJob.objects.filter(pk=job.pk).update(stage=JobStage.INDEX)
             n = release.n_signatures
             job.beat(message="Stores already merged by an earlier run; building the index again.")
         job.beat(message=f"Stores written: {n} signatures x {release.n_genes} genes. Building the per-gene index.")
