@@ -120,6 +120,7 @@ class StoreWriter:
     def __enter__(self) -> StoreWriter:
         self._swap = atomic_directory(self.directory, fsync=True)
         tmp = self._swap.__enter__()
+        self._gctx, self._gm = {}, None
         try:
             row_ids = [str(g) for g in self.genes]
             row_meta = pd.DataFrame({"pr_gene_id": self.genes, "pr_gene_symbol": self.symbols}, index=row_ids)
@@ -128,16 +129,16 @@ class StoreWriter:
                 "logfc": GctxWriter(tmp / LOGFC_FILE, row_ids, self.n_signatures, row_meta=row_meta),
             }
             self._gm = h5py.File(tmp / GENE_MAJOR_FILE, "w")
+            shape = (len(self.genes), self.n_signatures)
+            # Contiguous (no chunks=): one gene row is one byte range on disk.
+            self._gm_cd = self._gm.create_dataset("cd", shape=shape, dtype="float32")
+            self._gm_logfc = self._gm.create_dataset("logfc", shape=shape, dtype="float32")
+            self._gm_rank = self._gm.create_dataset("rank_up", shape=shape, dtype="int32")
+            self._gm.create_dataset("gene_entrez_ids", data=self.genes)
+            self._gm.create_dataset("symbols", data=_as_bytes(self.symbols))
         except BaseException:
-            self._swap.discard()
+            self._abort()
             raise
-        shape = (len(self.genes), self.n_signatures)
-        # Contiguous (no chunks=): one gene row is one byte range on disk.
-        self._gm_cd = self._gm.create_dataset("cd", shape=shape, dtype="float32")
-        self._gm_logfc = self._gm.create_dataset("logfc", shape=shape, dtype="float32")
-        self._gm_rank = self._gm.create_dataset("rank_up", shape=shape, dtype="int32")
-        self._gm.create_dataset("gene_entrez_ids", data=self.genes)
-        self._gm.create_dataset("symbols", data=_as_bytes(self.symbols))
         self._open = True
         return self
 
@@ -189,7 +190,8 @@ class StoreWriter:
     def _abort(self) -> None:
         """Close and drop everything written; the store directory is untouched."""
         try:
-            self._gm.close()
+            if self._gm is not None:
+                self._gm.close()
             for out in self._gctx.values():
                 out.abort()
         finally:
