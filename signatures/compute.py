@@ -10,18 +10,24 @@ Django orchestration around the plain numerics (signatures.batches, .cd,
    per batch and queues ``compute_batch`` for every batch not done yet.
 3. ``compute_batch`` (task per batch, queue ``signatures``): reads the batch's
    profiles, computes CD and log2FC and writes
-   ``<release dir>/chunks/<index>.h5`` (temporary name, then ``os.replace``).
-   The task that finishes the last batch moves the job to the merge with one
-   conditional UPDATE, so exactly one merge starts.
+   ``releases/.<name>.chunks/<index>.h5`` beside the release's store directory
+   (temporary name, then ``os.replace``). The task that finishes the last
+   batch moves the job to the merge with one conditional UPDATE, so exactly
+   one merge starts.
 4. ``merge`` (task ``signatures.tasks.finish_signature_job``): writes the
-   release stores, signatures ordered by perturbation type so that each type
-   is one contiguous column range, and bulk-loads the Signature rows (COPY on
-   PostgreSQL); then builds the per-gene index (signatures.index).
+   release stores into a fresh directory that is swapped in for
+   ``releases/<name>/`` when complete (signatures.store.StoreWriter),
+   signatures ordered by perturbation type so that each type is one contiguous
+   column range, and bulk-loads the Signature rows (COPY on PostgreSQL); the
+   release is then complete. Then the per-gene index (signatures.index) is
+   built in one transaction.
 
-A killed worker leaves its batch pending; ``resume_job`` (admin, command)
-requeues the job and only pending batches are recomputed. Until the index is
-built and an admin activates the release, the search keeps serving the
-previously active release.
+A killed worker leaves its batch pending, or its merge's temporary directory
+(removed when the merge is retried), or an index transaction that the
+database rolls back; ``resume_job`` (admin, command) requeues the job, only
+pending batches are recomputed, and a merge that finished is not redone. Until
+the index is built and an admin activates the release, the search keeps
+serving the previously active release.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
-from conversion.files import atomic_path
+from conversion.files import atomic_path, remove_leftovers
 from conversion.models import Dataset
 from l1kweb.bulk import copy_rows
 from l1kweb.jobs import STALE_AFTER, TRANSIENT_ERRORS, JobCancelled, JobStatus, hand_back, keep_alive
@@ -121,14 +127,17 @@ def delete_release(release: Release) -> None:
     job = SignatureJob.objects.filter(release=release).first()
     if job is not None and job.is_live:
         raise ComputeError(f"Release {release.name} is being computed (job {job.pk} is {job.status}); cancel the job before deleting the release.")
-    directory = resolve_data_path(release.directory)
+    directory = release.store_dir
+    chunks = chunks_dir(release)
     with transaction.atomic():
         from signatures.models import GeneTopEntry
 
         GeneTopEntry.objects.filter(release=release).delete()
         release.delete()
-    if directory.exists():
-        shutil.rmtree(directory)
+    remove_leftovers(directory)
+    for path in (directory, chunks):
+        if path.exists():
+            shutil.rmtree(path)
 
 
 # --- the job ---
@@ -211,15 +220,22 @@ def run_job(job_id: int, *, progress=None) -> dict:
 
 
 def _pending_batches(job: SignatureJob) -> list[int]:
-    pending = []
-    for batch in SignatureBatch.objects.filter(job=job).order_by("index"):
-        if batch.status != BatchStatus.DONE or not batch.path or not resolve_data_path(batch.path).exists():
-            pending.append(batch.index)
-    return pending
+    return [batch.index for batch in SignatureBatch.objects.filter(job=job).order_by("index") if not _batch_done(batch)]
+
+
+def _batch_done(batch: SignatureBatch) -> bool:
+    """A batch is done when its row says so and the chunk file it names exists."""
+    return batch.status == BatchStatus.DONE and bool(batch.path) and resolve_data_path(batch.path).exists()
+
+
+def chunks_dir(release: Release) -> Path:
+    """The batches' chunk files, beside the store directory (which a merge replaces whole)."""
+    store = release.store_dir
+    return store.with_name(f".{store.name}.chunks")
 
 
 def chunk_path(release: Release, index: int) -> Path:
-    return release.store_dir / "chunks" / f"{index:06d}.h5"
+    return chunks_dir(release) / f"{index:06d}.h5"
 
 
 def compute_batch(job_id: int, index: int, *, then_merge: bool = True) -> dict:
@@ -234,7 +250,7 @@ def compute_batch(job_id: int, index: int, *, then_merge: bool = True) -> dict:
     path = chunk_path(release, index)
     started = time.perf_counter()
     try:
-        if not (record.status == BatchStatus.DONE and path.exists()):
+        if not _batch_done(record):
             batch = batch_from_dict(record.plan)  # planned once by run_job; no re-read of the metadata
             from conversion.formats import open_matrix
 
@@ -288,7 +304,9 @@ def _fail(job: SignatureJob, exc: Exception, *, where: str = "") -> None:
     message = f"{where}: {exc}" if where else str(exc)
     log.exception("Signature job %s failed: %s", job.pk, message)
     job.fail(message)
-    Release.objects.filter(pk=job.release_id, is_active=False).update(status=ReleaseStatus.FAILED)
+    # A complete release (merged; the index failed) keeps its status: its
+    # stores and rows are whole, and a resumed job only builds the index.
+    Release.objects.filter(pk=job.release_id, is_active=False).exclude(status=ReleaseStatus.COMPLETE).update(status=ReleaseStatus.FAILED)
 
 
 def _claim_finish(job_id: int) -> bool:
@@ -317,12 +335,21 @@ def finish_job(job_id: int, *, progress=None) -> dict:
     job = SignatureJob.objects.select_related("release__dataset").get(pk=job_id)
     release = job.release
     try:
-        if job.stage == JobStage.MERGE or release.status != ReleaseStatus.COMPLETE:
+        # The merge ends by marking the release complete; a release that is
+        # complete was merged by an earlier run of this step (killed or failed
+        # while it built the index) and its stores and rows are kept.
+        if release.status != ReleaseStatus.COMPLETE:
             job.beat(message="Merging batch chunks into the release stores.")
+            # We hold the finish claim, so no other merge of this release is
+            # alive: what a killed one left beside the store directory goes.
+            removed = remove_leftovers(release.store_dir)
+            if removed:
+                job.append_log(f"Removed {len(removed)} unfinished store directories left by an earlier, killed merge.")
             with keep_alive(job):
                 n = merge(release, progress=progress)
             SignatureJob.objects.filter(pk=job.pk).update(stage=JobStage.INDEX)
         else:
+            SignatureJob.objects.filter(pk=job.pk).update(stage=JobStage.INDEX)
             n = release.n_signatures
             job.beat(message="Stores already merged by an earlier run; building the index again.")
         job.beat(message=f"Stores written: {n} signatures x {release.n_genes} genes. Building the per-gene index.")
@@ -366,8 +393,8 @@ def release_genes(dataset: Dataset) -> tuple[np.ndarray, list[str]]:
 
 def merge(release: Release, *, progress=None) -> int:
     """Write the release stores from the chunk files and bulk-load its Signature rows."""
-    batches = [batch_from_dict(p) for p in SignatureBatch.objects.filter(job__release=release).order_by("index").values_list("plan", flat=True)]
-    plan = BatchPlan(batches=batches)
+    records = list(SignatureBatch.objects.filter(job__release=release).order_by("index"))
+    plan = BatchPlan(batches=[batch_from_dict(r.plan) for r in records])
     groups = [(bi, gi, g) for bi, b in enumerate(plan.batches) for gi, g in enumerate(b.groups)]
     # Column order: by perturbation type, then batch, then group, so each type
     # is one contiguous column range (signatures.index streams per type).
@@ -395,10 +422,9 @@ def merge(release: Release, *, progress=None) -> int:
                 if open_chunk is None or open_chunk[0] != bi:
                     if open_chunk is not None:
                         open_chunk[1].close()
-                    path = chunk_path(release, bi)
-                    if not path.exists():
-                        raise ComputeError(f"Chunk file {path} of batch {plan.batches[bi].name} is missing; resume the job to recompute it.")
-                    open_chunk = (bi, h5py.File(path, "r"))
+                    if not _batch_done(records[bi]):
+                        raise ComputeError(f"The chunk file of batch {plan.batches[bi].name} is missing; resume the job to recompute it.")
+                    open_chunk = (bi, h5py.File(resolve_data_path(records[bi].path), "r"))
                 chunk = open_chunk[1]
                 stored_id = chunk["sig_ids"][gi].decode()
                 if stored_id != g.sig_id:

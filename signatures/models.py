@@ -194,9 +194,10 @@ class SignatureJob(Job):
         transaction.on_commit(lambda: run_signature_job.delay(self.pk))
 
     def on_resume(self) -> None:
-        """Back to planning: finished batches are kept, the merge and index run again."""
+        """Back to planning: finished batches are kept, and so is a finished merge
+        (the release is complete), in which case only the index is built again."""
         SignatureJob.objects.filter(pk=self.pk).update(stage=JobStage.BATCHES, finish_claimed_at=None)
-        Release.objects.filter(pk=self.release_id).update(status=ReleaseStatus.BUILDING)
+        Release.objects.filter(pk=self.release_id).exclude(status=ReleaseStatus.COMPLETE).update(status=ReleaseStatus.BUILDING)
 
 
 class BatchStatus(models.TextChoices):

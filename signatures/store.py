@@ -18,10 +18,12 @@ A store is a directory holding three files:
 - ``store.json``: counts and format version, written last; a directory without
   it is not a complete store.
 
-Every file is written under a temporary name in the same directory and moved
-into place with ``os.replace`` only when all of it has been written
-(``conversion.files.atomic_path``), so a crashed writer leaves no file that looks
-complete.
+A store is written into a fresh sibling directory and swapped in for the
+store directory only when every file is complete and on disk
+(``conversion.files.atomic_directory``): a writer that fails or is killed
+midway leaves the previous store (or none) as it was, and a reader that holds
+an open store keeps reading the files it opened. An open ``SignatureStore``
+opens all its files at once, so it reads one version of the directory.
 
 This module imports numpy, pandas, h5py, the data layer's plain GCTX writer
 (``conversion.formats.gctx``) and ``conversion.files``, never Django; Django code
@@ -38,7 +40,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from conversion.files import atomic_path
+from conversion.files import atomic_directory
 from conversion.formats.gctx import GctxWriter
 
 FORMAT_VERSION = 1
@@ -92,8 +94,9 @@ class StoreWriter:
 
     ``n_signatures`` must be known up front (the merge step sums its batch
     chunks); blocks may come in any order but must cover 0..n_signatures-1.
-    Nothing appears under the final names unless every block was written and
-    the writer closed without an exception.
+    The files are written into a temporary directory beside ``directory``;
+    nothing changes at ``directory`` unless every block was written and the
+    writer closed without an exception, and then the whole store is swapped in.
     """
 
     def __init__(self, directory, gene_entrez_ids, n_signatures: int, *, symbols=None):
@@ -115,23 +118,27 @@ class StoreWriter:
         self._open = False
 
     def __enter__(self) -> StoreWriter:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        (self.directory / MANIFEST_FILE).unlink(missing_ok=True)
-        row_ids = [str(g) for g in self.genes]
-        row_meta = pd.DataFrame({"pr_gene_id": self.genes, "pr_gene_symbol": self.symbols}, index=row_ids)
-        self._gctx = {
-            "cd": GctxWriter(self.directory / CD_FILE, row_ids, self.n_signatures, row_meta=row_meta),
-            "logfc": GctxWriter(self.directory / LOGFC_FILE, row_ids, self.n_signatures, row_meta=row_meta),
-        }
-        self._gene_major = atomic_path(self.directory / GENE_MAJOR_FILE)
-        self._gm = h5py.File(self._gene_major.tmp, "w")
-        shape = (len(self.genes), self.n_signatures)
-        # Contiguous (no chunks=): one gene row is one byte range on disk.
-        self._gm_cd = self._gm.create_dataset("cd", shape=shape, dtype="float32")
-        self._gm_logfc = self._gm.create_dataset("logfc", shape=shape, dtype="float32")
-        self._gm_rank = self._gm.create_dataset("rank_up", shape=shape, dtype="int32")
-        self._gm.create_dataset("gene_entrez_ids", data=self.genes)
-        self._gm.create_dataset("symbols", data=_as_bytes(self.symbols))
+        self._swap = atomic_directory(self.directory, fsync=True)
+        tmp = self._swap.__enter__()
+        self._gctx, self._gm = {}, None
+        try:
+            row_ids = [str(g) for g in self.genes]
+            row_meta = pd.DataFrame({"pr_gene_id": self.genes, "pr_gene_symbol": self.symbols}, index=row_ids)
+            self._gctx = {
+                "cd": GctxWriter(tmp / CD_FILE, row_ids, self.n_signatures, row_meta=row_meta),
+                "logfc": GctxWriter(tmp / LOGFC_FILE, row_ids, self.n_signatures, row_meta=row_meta),
+            }
+            self._gm = h5py.File(tmp / GENE_MAJOR_FILE, "w")
+            shape = (len(self.genes), self.n_signatures)
+            # Contiguous (no chunks=): one gene row is one byte range on disk.
+            self._gm_cd = self._gm.create_dataset("cd", shape=shape, dtype="float32")
+            self._gm_logfc = self._gm.create_dataset("logfc", shape=shape, dtype="float32")
+            self._gm_rank = self._gm.create_dataset("rank_up", shape=shape, dtype="int32")
+            self._gm.create_dataset("gene_entrez_ids", data=self.genes)
+            self._gm.create_dataset("symbols", data=_as_bytes(self.symbols))
+        except BaseException:
+            self._abort()
+            raise
         self._open = True
         return self
 
@@ -160,31 +167,35 @@ class StoreWriter:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self._open = False
-        ok = exc_type is None
-        if ok and not self._written.all():
+        if exc_type is None and not self._written.all():
             missing = np.flatnonzero(~self._written)
-            ok = False
-            error = StoreError(f"Store {self.directory} is missing {len(missing)} of {self.n_signatures} signatures (first missing column {missing[0]}).")
-        else:
-            error = None
-        if ok:
+            self._abort()
+            raise StoreError(f"Store {self.directory} is missing {len(missing)} of {self.n_signatures} signatures (first missing column {missing[0]}).")
+        if exc_type is not None:
+            self._abort()
+            return
+        try:
             self._gm.create_dataset("sig_ids", data=_as_bytes(self._sig_ids) if self._sig_ids else np.array([], dtype="S1"))
-        self._gm.close()
-        if not ok:
+            self._gm.close()
+            for out in self._gctx.values():
+                out.close()
+            # store.json last: a directory without it is not a complete store.
+            manifest = {"format_version": FORMAT_VERSION, "n_signatures": self.n_signatures, "n_genes": len(self.genes)}
+            (self._swap.tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
+        except BaseException:
+            self._abort()
+            raise
+        self._swap.commit()
+
+    def _abort(self) -> None:
+        """Close and drop everything written; the store directory is untouched."""
+        try:
+            if self._gm is not None:
+                self._gm.close()
             for out in self._gctx.values():
                 out.abort()
-            self._gene_major.discard()
-            if error is not None:
-                raise error
-            return
-        # The GCTX files are renamed into place here; the store only counts as
-        # complete once store.json is written after all three files.
-        for out in self._gctx.values():
-            out.close()
-        self._gene_major.commit()
-        manifest = {"format_version": FORMAT_VERSION, "n_signatures": self.n_signatures, "n_genes": len(self.genes)}
-        with atomic_path(self.directory / MANIFEST_FILE) as tmp:
-            tmp.write_text(json.dumps(manifest, indent=2))
+        finally:
+            self._swap.discard()
 
 
 def write_store(
@@ -198,7 +209,11 @@ def write_store(
 
 
 class SignatureStore:
-    """Read access to a complete store; use as a context manager or call close()."""
+    """Read access to a complete store; use as a context manager or call close().
+
+    All three files are opened here, so an open store keeps reading the
+    version of the directory it opened even when a new store is swapped in.
+    """
 
     def __init__(self, directory):
         self.directory = Path(directory)
@@ -208,14 +223,32 @@ class SignatureStore:
         manifest = json.loads(manifest_path.read_text())
         if manifest.get("format_version") != FORMAT_VERSION:
             raise StoreError(f"{manifest_path}: expected format_version {FORMAT_VERSION}, found {manifest.get('format_version')}.")
-        self._gm = h5py.File(self.directory / GENE_MAJOR_FILE, "r")
-        self.gene_entrez_ids = self._gm["gene_entrez_ids"][:].astype(np.int64)
-        self.symbols = np.array([s.decode("utf-8") for s in self._gm["symbols"][:]], dtype=object)
-        self.sig_ids = np.array([s.decode("utf-8") for s in self._gm["sig_ids"][:]], dtype=object)
-        self.n_signatures = int(manifest["n_signatures"])
-        self.n_genes = len(self.gene_entrez_ids)
+        self._files: list[h5py.File] = []
+        try:
+            self._gm = self._open(GENE_MAJOR_FILE)
+            self._gctx = {"cd": self._open(CD_FILE), "logfc": self._open(LOGFC_FILE)}
+            self.gene_entrez_ids = self._gm["gene_entrez_ids"][:].astype(np.int64)
+            self.symbols = np.array([s.decode("utf-8") for s in self._gm["symbols"][:]], dtype=object)
+            self.sig_ids = np.array([s.decode("utf-8") for s in self._gm["sig_ids"][:]], dtype=object)
+            self.n_signatures = int(manifest["n_signatures"])
+            self.n_genes = len(self.gene_entrez_ids)
+            if self._gm["cd"].shape != (self.n_genes, self.n_signatures):
+                raise StoreError(
+                    f"{self.directory / GENE_MAJOR_FILE}: expected (genes, signatures) = ({self.n_genes}, {self.n_signatures}) "
+                    f"as {MANIFEST_FILE} says, found {self._gm['cd'].shape}."
+                )
+        except BaseException:
+            self.close()
+            raise
         self._gene_pos = {int(g): i for i, g in enumerate(self.gene_entrez_ids)}
-        self._gctx: dict[str, h5py.File] = {}
+
+    def _open(self, name: str) -> h5py.File:
+        try:
+            f = h5py.File(self.directory / name, "r")
+        except OSError as exc:
+            raise StoreError(f"{self.directory} is not a complete signature store: {name} cannot be read ({exc}).") from None
+        self._files.append(f)
+        return f
 
     def __enter__(self) -> SignatureStore:
         return self
@@ -224,10 +257,8 @@ class SignatureStore:
         self.close()
 
     def close(self) -> None:
-        self._gm.close()
-        for f in self._gctx.values():
+        for f in self._files:
             f.close()
-        self._gctx.clear()
 
     def gene_position(self, entrez_id) -> int:
         try:
@@ -262,9 +293,6 @@ class SignatureStore:
         return out[0], out[1], out[2]
 
     def _matrix(self, metric: str) -> h5py.Dataset:
-        if metric not in self._gctx:
-            name = {"cd": CD_FILE, "logfc": LOGFC_FILE}[metric]
-            self._gctx[metric] = h5py.File(self.directory / name, "r")
         return self._gctx[metric]["0/DATA/0/matrix"]
 
     def read_signature(self, column: int) -> tuple[np.ndarray, np.ndarray]:
