@@ -2,9 +2,11 @@
 
 Opening a store reads its gene and signature id lists (hundreds of thousands of
 strings for a full release), so each web process opens a release's store once
-and keeps it. A complete release's files never change; the manifest's
-modification time is part of the key all the same, so a store rebuilt in place
-(only ever by hand) is reopened rather than read stale.
+and keeps it. A complete release's files never change; a store merged again
+(only a release that is not active yet) is a new directory swapped in with a
+new manifest, and the manifest's modification time is part of the key, so it is
+reopened rather than read stale. A store kept open here across such a swap
+holds the old, deleted files until it is evicted.
 """
 
 from __future__ import annotations

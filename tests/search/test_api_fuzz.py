@@ -17,13 +17,13 @@ from rest_framework.throttling import AnonRateThrottle
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
-def test_the_fuzzer_finds_no_failure_in_any_operation(live_server, world, monkeypatch):
+def test_the_fuzzer_finds_no_failure_in_any_operation(live_server, world, monkeypatch, tmp_path):
     monkeypatch.setattr(AnonRateThrottle, "THROTTLE_RATES", {"anon": "1000000/minute", "pages": "1000000/minute", "downloads": "1000000/minute"})
     st = Path(sys.executable).with_name("st")
     run = subprocess.run(
         [str(st), "run", f"{live_server.url}/api/schema/?format=json", "--checks", "all", "--max-examples", "40", "--seed", "1",
          "--no-color", "--request-timeout", "20"],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,  # its report folder goes there
     )
     assert run.returncode == 0, run.stdout[-8000:] + run.stderr[-2000:]
 
