@@ -28,7 +28,33 @@ import shutil
 from pathlib import Path
 
 
-class atomic_path:
+class _AtomicWrite:
+    """What atomic_path and atomic_directory share: commit on success, discard on failure, each once."""
+
+    target: Path
+    tmp: Path
+    _done: bool
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.discard()
+
+    def _check_written(self, what: str, written) -> None:
+        if self._done:
+            raise RuntimeError(f"{self.target}: this atomic write was already committed or discarded.")
+        if not written(self.tmp):
+            raise FileNotFoundError(f"{self.target}: expected the temporary {what} {self.tmp} to be written, found none.")
+
+    def commit(self) -> Path:
+        raise NotImplementedError
+
+    def discard(self) -> None:
+        raise NotImplementedError
+
+
+class atomic_path(_AtomicWrite):
     """A temporary path next to `target`, renamed onto it on success, removed on failure.
 
     As a context manager it yields the temporary path::
@@ -53,19 +79,10 @@ class atomic_path:
     def __enter__(self) -> Path:
         return self.tmp
 
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.commit()
-        else:
-            self.discard()
-
     def commit(self) -> Path:
         """Move the finished temporary file onto the target; on failure remove it and raise."""
-        if self._done:
-            raise RuntimeError(f"{self.target}: this atomic write was already committed or discarded.")
         try:
-            if not self.tmp.is_file():
-                raise FileNotFoundError(f"{self.target}: expected the temporary file {self.tmp} to be written, found none.")
+            self._check_written("file", Path.is_file)
             if self.fsync:
                 _fsync(self.tmp, os.O_RDONLY)
             os.replace(self.tmp, self.target)
@@ -83,9 +100,8 @@ class atomic_path:
         Never replaces a file: os.link fails on an existing name, so two
         writers at once cannot take the same one. Returns the name taken.
         """
-        if self._done:
-            raise RuntimeError(f"{self.target}: this atomic write was already committed or discarded.")
         try:
+            self._check_written("file", Path.is_file)
             for candidate in candidates:
                 try:
                     os.link(self.tmp, candidate)
@@ -103,7 +119,7 @@ class atomic_path:
         self.tmp.unlink(missing_ok=True)
 
 
-class atomic_directory:
+class atomic_directory(_AtomicWrite):
     """A fresh directory next to `target`, swapped in for it on success, removed on failure.
 
     As a context manager it creates and yields the temporary directory::
@@ -142,19 +158,10 @@ class atomic_directory:
         self.tmp.mkdir()
         return self.tmp
 
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.commit()
-        else:
-            self.discard()
-
     def commit(self) -> Path:
         """Swap the finished temporary directory in for the target; on failure remove it and raise."""
-        if self._done:
-            raise RuntimeError(f"{self.target}: this atomic write was already committed or discarded.")
         try:
-            if not self.tmp.is_dir():
-                raise FileNotFoundError(f"{self.target}: expected the temporary directory {self.tmp} to be written, found none.")
+            self._check_written("directory", Path.is_dir)
             if self.fsync:
                 _fsync_tree(self.tmp)
             replaced = self.target.exists()
