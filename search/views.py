@@ -13,7 +13,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from search import downloads, lookup, plots, stores
+from search import demo_status, downloads, lookup, plots, stores
 from search.response_cache import active_release, cached_page
 from search.throttling import DownloadThrottle, PageThrottle, throttled
 from search.query import (
@@ -36,7 +36,8 @@ DOWNLOAD_MAX_LIMIT = 5000
 def home(request):
     release = active_release(request)
     examples = example_genes(release) if release is not None else []
-    return render(request, "search/home.html", {"release": release, "examples": examples, "example": examples[0].symbol if examples else ""})
+    context = {"release": release, "examples": examples, "example": examples[0].symbol if examples else "", "building": demo_status.read_status()}
+    return render(request, "search/home.html", context)
 
 
 @throttled(PageThrottle)

@@ -4,6 +4,7 @@ One test, so the demo is built once per test run (about 8 s at the tiny size).
 """
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -21,6 +22,10 @@ def test_demo_builds_every_stage_serves_a_planted_gene_and_a_rerun_rebuilds_noth
     call_command("demo", size="tiny")
     out = capsys.readouterr().out
     assert "The demo is ready" in out
+    table = out[out.index("Demo steps ("):]
+    for step in ("synthetic world", "gene registry", "L1000 dataset", "translator training", "conversion", "signatures, index, activation", "total"):
+        assert re.search(rf"^  {re.escape(step)} +\d+\.\d s$", table, re.M), (step, table)
+    assert not (data_dir / "demo" / "demo-status.json").exists()  # the home page no longer says it is building
 
     release = Release.active()
     assert release is not None and release.name == "demo-tiny-signatures"
@@ -51,5 +56,6 @@ def test_demo_builds_every_stage_serves_a_planted_gene_and_a_rerun_rebuilds_noth
     call_command("demo", size="tiny")
     out = capsys.readouterr().out
     assert out.count("already built, skipped") == 6
+    assert re.search(r"^  translator training +\d+\.\d s  \(already built\)$", out, re.M)
     assert Release.objects.count() == 1 and Release.active().pk == release.pk
     assert TranslatorModel.objects.count() == 1

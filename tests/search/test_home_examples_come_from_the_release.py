@@ -29,3 +29,12 @@ def test_the_examples_are_the_genes_with_the_largest_effects_and_each_opens_a_pa
 def test_without_a_release_the_home_page_names_no_gene(client, db):
     html = client.get("/").content.decode()
     assert "No release is active yet." in html and "e.g." not in html
+
+
+def test_while_the_demo_builds_the_home_page_says_which_step_runs(client, db, data_dir):
+    from search.demo_status import write_status
+
+    write_status({"step": 4, "of": 6, "doing": "translator training", "since": 0})
+    assert "The demo is being built: step 4 of 6, translator training." in client.get("/").content.decode()
+    write_status(None)
+    assert "being built" not in client.get("/").content.decode()

@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +26,7 @@ from conversion.files import atomic_path
 from conversion.models import ConversionJob, Dataset, TranslatorModel
 from l1kweb.celery import app as celery_app
 from search.context_processors import SYNTHETIC_CACHE_KEY
+from search.demo_status import write_status
 from l1kweb.jobs import JobStatus
 from signatures.models import GeneTopEntry, Release, ReleaseStatus
 
@@ -51,16 +53,65 @@ class Command(BaseCommand):
         self.prefix = f"demo-{size}" if seed == 0 else f"demo-{size}-s{seed}"
         self.root = Path(settings.DATA_DIR) / "demo" / self.prefix
         self.root.mkdir(parents=True, exist_ok=True)
+        self.timings: list[tuple[str, float, bool]] = []  # (step, seconds, skipped)
+        self._threads = self._torch_threads()
+        started = time.perf_counter()
         call_command("migrate", interactive=False, verbosity=0)
-
-        world = self._world(size, seed)
-        self._genes(world)
-        l1000 = self._l1000_dataset(world)
-        translator = self._translator(world, size, seed, opts)
-        converted = self._conversion(l1000, translator)
-        release = self._release(converted)
-        password = self._admin()
+        try:
+            with self._timed("synthetic world"):
+                world = self._world(size, seed)
+            with self._timed("gene registry"):
+                self._genes(world)
+            with self._timed("L1000 dataset"):
+                l1000 = self._l1000_dataset(world)
+            with self._timed("translator training"):
+                translator = self._translator(world, size, seed, opts)
+            with self._timed("conversion"):
+                converted = self._conversion(l1000, translator)
+            with self._timed("signatures, index, activation"):
+                release = self._release(converted)
+            password = self._admin()
+        finally:
+            write_status(None)
         self._summary(world, release, password)
+        self._timing_table(time.perf_counter() - started)
+
+    # --- progress --------------------------------------------------------
+
+    STEPS = ("synthetic world", "gene registry", "L1000 dataset", "translator training", "conversion", "signatures, index, activation")
+
+    @contextmanager
+    def _timed(self, name: str):
+        """Time one step, and tell the home page (served while the demo builds) which step runs."""
+        write_status({"step": self.STEPS.index(name) + 1, "of": len(self.STEPS), "doing": name, "since": time.time()})
+        skipped_before = self._skipped
+        t = time.perf_counter()
+        yield
+        self.timings.append((name, time.perf_counter() - t, self._skipped > skipped_before))
+
+    def _timing_table(self, total: float) -> None:
+        self.stdout.write(f"\nDemo steps ({self._threads} PyTorch threads on {os.cpu_count()} cores):")
+        width = max(len(name) for name, _, _ in self.timings)
+        for name, seconds, skipped in self.timings:
+            self.stdout.write(f"  {name:<{width}}  {seconds:7.1f} s{'  (already built)' if skipped else ''}")
+        self.stdout.write(f"  {'total':<{width}}  {total:7.1f} s")
+
+    def _torch_threads(self) -> int:
+        """PyTorch threads for training and conversion: the cores other processes leave free.
+
+        PyTorch starts one thread per core; when another process keeps a core
+        busy, a thread per core makes every step wait for the slowest thread
+        (training ran 6x slower with one competing process on 2 cores). The
+        free cores are the cores this process may use minus the 1-minute load
+        average, at least one.
+        """
+        import torch
+
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        busy = int(os.getloadavg()[0] + 0.5) if hasattr(os, "getloadavg") else 0
+        threads = max(1, min(cores, cores - busy))
+        torch.set_num_threads(threads)
+        return threads
 
     # --- steps -----------------------------------------------------------
 
@@ -235,5 +286,9 @@ class Command(BaseCommand):
     def _step(self, message: str) -> None:
         self.stdout.write(self.style.MIGRATE_HEADING(f"==> {message}"))
 
+    _skipped = 0
+
     def _skip(self, what: str) -> None:
+        self._skipped += 1
         self.stdout.write(f"==> {what}: already built, skipped")
+
