@@ -6,12 +6,14 @@ import os
 from kombu import pools as kombu_pools
 
 from l1kweb.celery import app
+from tests.parallel import database, this_process, with_database
 
-REDIS = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
-
-def private_broker_url(db: int) -> str:
-    return REDIS.rsplit("/", 1)[0] + f"/{db}"
+def private_broker_url() -> str:
+    """Database base + n, after the n test processes' cache databases (tests.parallel)."""
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    index, processes = this_process()
+    return with_database(url, database(url) - index + processes)
 
 
 def _drop_cached_connections() -> None:

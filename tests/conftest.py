@@ -57,7 +57,7 @@ def tiny_world(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """The cache is real (Redis under bin/test); no test sees another's entries."""
+    """The cache is real (Redis under bin/test, one database per test process: tests.parallel); no test sees another's entries."""
     from django.core.cache import cache
 
     cache.clear()

@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def worker():
-    # A private Redis database so that other suites' tasks never reach this worker.
-    broker = private_broker_url(14)
+    # A private Redis database (tests.parallel) so that no other test process's tasks reach this worker.
+    broker = private_broker_url()
     env = dict(os.environ, CELERY_BROKER_URL=broker, CELERY_RESULT_BACKEND=broker)
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "l1kweb", "worker", "-Q", "default,signatures,gpu",

@@ -3,7 +3,7 @@ import pytest
 
 @pytest.mark.django_db
 def test_healthz_reports_ok_with_every_part_up(admin_client, settings):
-    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
+    settings.CELERY_BROKER_URL = settings.REDIS_URL
     response = admin_client.get("/healthz")
     assert response.status_code == 200
     body = response.json()

@@ -21,8 +21,8 @@ from tests.celery_broker import private_broker_url, using_broker
 from .helpers import registered_pair
 
 ROOT = Path(__file__).resolve().parents[2]
-# A private Redis database so that other suites' tasks never reach these workers.
-BROKER = private_broker_url(13)
+# A private Redis database (tests.parallel) so that no other test process's tasks reach these workers.
+BROKER = private_broker_url()
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -14,7 +14,8 @@ from conversion.translator.data import load_training_data
 from conversion.translator.evaluate import evaluate_bundle, load_paired_for_bundle
 from conversion.translator.train import train_two_step
 
-pytestmark = pytest.mark.slow
+# One xdist group, so that one process trains the module's model instead of each.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("two-step-model")]
 
 
 @pytest.fixture(scope="module")
