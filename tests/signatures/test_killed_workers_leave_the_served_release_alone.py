@@ -33,7 +33,7 @@ from tests.signatures.factories import tiny_l1000_dataset, wide_l1000_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
 # A private Redis database so that other suites' tasks never reach these workers.
-BROKER = private_broker_url(12)
+BROKER = private_broker_url()
 # 12 plates x 300 single-well perturbagens = 3,600 signatures over 600 genes:
 # on 2 cores the merge writes its temporary store for about a second and the
 # index build takes about two, long enough to be caught in the act.
