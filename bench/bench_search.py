@@ -10,15 +10,20 @@ read is one row of 150,000 values whatever the gene count, and the full store
 would be 42 GB of disk for the same read.
 
 Then it starts gunicorn and measures p50/p95 latency and throughput with 1
-and 20 concurrent clients (threads with keep-alive connections) of:
+and 20 concurrent clients (threads with keep-alive connections), with the
+response cache cold (every request has a parameter of its own) and warm
+(every path answered once before), of:
   api        GET /api/genes/<g>/signatures/?type=crispr&direction=up     (top lists)
   page       GET /genes/<g>/                                             (top lists, 2 types x 2 directions, volcano JSON)
   api-exact  GET /api/genes/<g>/signatures/?type=chemical&cell_line=<c>  (exact over all 150,000 signatures)
   page-exact GET /genes/<g>/?cell_line=<c>                               (exact, 4 lists)
 and, as the baseline measured in the same run, the same exact query answered
 the way a notebook would: scan the signature-major GCTX for the gene's column.
+Last, the load test: --clients (20) for --load-seconds (60) on a mix of all
+four plus CSV and filtered TSV downloads, half of the clients cold; it counts
+the errors (any status but 200) and reports p50/p95 per kind.
 
-Usage: .venv/bin/python bench/bench_search.py [--keep] [--requests 400]
+Usage: .venv/bin/python bench/bench_search.py [--keep] [--requests 400] [--clients 20] [--load-seconds 60]
 (needs PostgreSQL at 127.0.0.1:5432 and Redis at 127.0.0.1:6379).
 """
 
@@ -180,27 +185,40 @@ def baseline_scan(data_dir: Path, gene: int, columns: np.ndarray, reps: int = 3)
     return times
 
 
-def run_load(paths: list[str], clients: int, n_requests: int) -> dict:
-    latencies: list[float] = []
+_nonce = iter(range(10**12))
+
+
+def run_load(paths: list[str], clients: int, n_requests: int | None = None, *, seconds: float | None = None, cold: bool = False) -> dict:
+    """`clients` keep-alive connections send `paths` in turn, `n_requests` in all or for `seconds`.
+
+    cold: every request carries a parameter of its own (`_=<n>`, which the
+    search ignores), so no response comes from the response cache.
+    Returns p50/p95 (ms), req/s, the errors, and the latencies by the path's kind.
+    """
+    latencies: list[tuple[str, float]] = []
     errors = []
     lock = threading.Lock()
-    counter = iter(range(n_requests))
+    counter = iter(range(n_requests if n_requests is not None else 10**12))
+    deadline = time.perf_counter() + seconds if seconds is not None else None
 
     def worker():
         conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
         while True:
             with lock:
                 i = next(counter, None)
-            if i is None:
+                nonce = next(_nonce)
+            if i is None or (deadline is not None and time.perf_counter() > deadline):
                 break
             path = paths[i % len(paths)]
+            if cold:
+                path += ("&" if "?" in path else "?") + f"_={nonce}"
             t0 = time.perf_counter()
             conn.request("GET", path)
             resp = conn.getresponse()
             resp.read()
             dt = time.perf_counter() - t0
             with lock:
-                latencies.append(dt)
+                latencies.append((kind_of(path), dt))
                 if resp.status != 200:
                     errors.append((resp.status, path))
             if resp.getheader("Connection", "").lower() == "close":
@@ -215,8 +233,18 @@ def run_load(paths: list[str], clients: int, n_requests: int) -> dict:
     for t in threads:
         t.join()
     wall = time.perf_counter() - t0
-    q = np.percentile(np.array(latencies) * 1000, [50, 95])
-    return {"p50": q[0], "p95": q[1], "rps": len(latencies) / wall, "errors": errors}
+    q = np.percentile(np.array([dt for _, dt in latencies]) * 1000, [50, 95])
+    by_kind = {}
+    for kind, dt in latencies:
+        by_kind.setdefault(kind, []).append(dt * 1000)
+    return {"p50": q[0], "p95": q[1], "rps": len(latencies) / wall, "errors": errors, "n": len(latencies), "by_kind": by_kind}
+
+
+def kind_of(path: str) -> str:
+    exact = "cell_line=" in path
+    if "/download." in path:
+        return "download" + ("-exact" if exact else "")
+    return ("api" if path.startswith("/api/") else "page") + ("-exact" if exact else "")
 
 
 def main():
@@ -224,6 +252,8 @@ def main():
     ap.add_argument("--requests", type=int, default=400, help="requests per scenario and concurrency (default 400)")
     ap.add_argument("--workers", type=int, default=4, help="gunicorn sync workers (default 4 on 2 cores)")
     ap.add_argument("--keep", action="store_true", help="keep the database and data directory")
+    ap.add_argument("--clients", type=int, default=20, help="clients of the load test (default 20)")
+    ap.add_argument("--load-seconds", type=float, default=60, help="length of the load test (default 60 s)")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     data_dir = Path(tempfile.mkdtemp(prefix="l1kweb-bench-search-"))
@@ -255,29 +285,58 @@ def main():
         }
         # Warm every worker (facets cache, open store) before measuring.
         for paths in scenarios.values():
-            run_load(paths[:8], 4, 16)
+            run_load(paths[:8], 4, 16, cold=True)
         load_before = os.getloadavg()
         results = {}
-        for name, paths in scenarios.items():
-            for clients in (1, 20):
-                n = args.requests if clients == 20 else max(50, args.requests // 4)
-                r = run_load(paths, clients, n)
-                results[(name, clients)] = r
-                log(f"{name:10s} clients={clients:2d}  p50 {r['p50']:7.1f} ms  p95 {r['p95']:7.1f} ms  {r['rps']:6.1f} req/s  errors {len(r['errors'])}")
-                if r["errors"]:
-                    log(f"  first error: {r['errors'][0]}")
+        for cache_state in ("cold", "warm"):
+            if cache_state == "warm":  # every path answered once, so each is in the response cache
+                for paths in scenarios.values():
+                    run_load(paths, 4, len(paths))
+            for name, paths in scenarios.items():
+                for clients in (1, 20):
+                    n = args.requests if clients == 20 else max(50, args.requests // 4)
+                    r = run_load(paths, clients, n, cold=cache_state == "cold")
+                    results[(name, cache_state, clients)] = r
+                    log(f"{name:10s} {cache_state} clients={clients:2d}  p50 {r['p50']:7.1f} ms  p95 {r['p95']:7.1f} ms  {r['rps']:6.1f} req/s  errors {len(r['errors'])}")
+                    if r["errors"]:
+                        log(f"  first error: {r['errors'][0]}")
+        # The load test: 20 clients for --load-seconds on a mixed set, downloads and filtered pages among it,
+        # half of the requests new to the cache.
+        mixed = [p for group in zip(scenarios["api"], scenarios["page"], scenarios["api-exact"], scenarios["page-exact"],
+                                    [f"/genes/G{g}/download.csv?type=chemical&limit=100" for g in genes],
+                                    [f"/genes/G{g}/download.tsv?cell_line={cells[i % N_CELLS]}" for i, g in enumerate(store_genes)]) for p in group]
+        half = args.clients // 2
+        load_runs = []
+        threads = [threading.Thread(target=lambda c, cold: load_runs.append(run_load(mixed, c, seconds=args.load_seconds, cold=cold)), args=(c, cold))
+                   for c, cold in ((half, True), (args.clients - half, False))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        load = {"n": sum(r["n"] for r in load_runs), "errors": [e for r in load_runs for e in r["errors"]], "by_kind": {}}
+        for r in load_runs:
+            for kind, values in r["by_kind"].items():
+                load["by_kind"].setdefault(kind, []).extend(values)
+        log(f"load test: {args.clients} clients for {args.load_seconds:.0f} s: {load['n']} requests, {len(load['errors'])} errors")
         chem_cell0 = np.flatnonzero(np.arange(N_SIGS) < N_CHEM)
         base = baseline_scan(data_dir, store_genes[0], chem_cell0)
         base_ms = statistics.median(base) * 1000
-        exact_p50 = results[("api-exact", 1)]["p50"]
+        exact_p50 = results[("api-exact", "cold", 1)]["p50"]
         print()
         load_after = os.getloadavg()
         print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; gunicorn -w {args.workers}")
         print(f"load average (1, 5, 15 min) before measuring {', '.join(f'{x:.2f}' for x in load_before)}; after {', '.join(f'{x:.2f}' for x in load_after)}")
-        print("| scenario | clients | p50 ms | p95 ms | req/s |")
-        print("| --- | --- | --- | --- | --- |")
-        for (name, clients), r in results.items():
-            print(f"| {name} | {clients} | {r['p50']:.1f} | {r['p95']:.1f} | {r['rps']:.0f} |")
+        print("| scenario | response cache | clients | p50 ms | p95 ms | req/s |")
+        print("| --- | --- | --- | --- | --- | --- |")
+        for (name, cache_state, clients), r in results.items():
+            print(f"| {name} | {cache_state} | {clients} | {r['p50']:.1f} | {r['p95']:.1f} | {r['rps']:.0f} |")
+        print(f"\nload test: {args.clients} clients for {args.load_seconds:.0f} s, mixed (half the clients cold): "
+              f"{load['n']} requests, {len(load['errors'])} errors" + (f", first {load['errors'][0]}" if load["errors"] else ""))
+        print("| kind | requests | p50 ms | p95 ms |")
+        print("| --- | --- | --- | --- |")
+        for kind, values in sorted(load["by_kind"].items()):
+            q = np.percentile(values, [50, 95])
+            print(f"| {kind} | {len(values)} | {q[0]:.1f} | {q[1]:.1f} |")
         print(f"\nbaseline (signature-major scan for one gene, in-process, median of {len(base)}): {base_ms:.0f} ms; "
               f"exact API query p50 at 1 client {exact_p50:.1f} ms: {base_ms / exact_p50:.0f}x faster")
     finally:
