@@ -1,39 +1,24 @@
 """A real Celery worker process, a real Redis broker: one task through each queue."""
 
-import os
-import signal
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 
 from l1kweb.celery import app, ping
-from tests.celery_broker import private_broker_url, using_broker
+from tests.celery_broker import private_broker_url, start_worker, stop_worker, using_broker
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def worker():
     # A private Redis database (tests.parallel) so that no other test process's tasks reach this worker.
     broker = private_broker_url()
-    env = dict(os.environ, CELERY_BROKER_URL=broker, CELERY_RESULT_BACKEND=broker)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "l1kweb", "worker", "-Q", "default,signatures,gpu",
-         "--pool", "solo", "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "WARNING"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    proc = start_worker("default,signatures,gpu", broker=broker)
     try:
         with using_broker(broker, purge=("default", "signatures", "gpu")):
             yield proc
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop_worker(proc)
 
 
 @pytest.mark.worker

@@ -9,11 +9,9 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import timedelta
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from celery.result import AsyncResult
@@ -28,10 +26,9 @@ from search import stores
 from signatures.models import GeneTopEntry, JobStage, Release, ReleaseStatus, Signature, SignatureBatch, SignatureJob
 from signatures.store import GENE_MAJOR_FILE, MANIFEST_FILE, open_store
 from signatures.tasks import finish_signature_job
-from tests.celery_broker import private_broker_url, using_broker
+from tests.celery_broker import private_broker_url, start_worker, stop_worker, using_broker
 from tests.signatures.factories import tiny_l1000_dataset, wide_l1000_dataset
 
-ROOT = Path(__file__).resolve().parents[2]
 # A private Redis database so that other suites' tasks never reach these workers.
 BROKER = private_broker_url()
 # 12 plates x 300 single-well perturbagens = 3,600 signatures over 600 genes:
@@ -47,26 +44,11 @@ pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transa
 
 
 def _start_worker(data_dir) -> subprocess.Popen:
-    db = connection.settings_dict
-    env = dict(
-        os.environ, CELERY_BROKER_URL=BROKER, CELERY_RESULT_BACKEND=BROKER, DATA_DIR=str(data_dir),
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-    )  # fmt: skip
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "l1kweb", "worker", "-Q", "signatures", "--pool", "solo",
-         "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "WARNING"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+    return start_worker("signatures", broker=BROKER, data_dir=data_dir)
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+def _stop(proc: subprocess.Popen, sig=signal.SIGTERM) -> None:
+    stop_worker(proc, sig)
 
 
 def _kill(proc: subprocess.Popen) -> None:

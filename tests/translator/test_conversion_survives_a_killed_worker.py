@@ -3,24 +3,20 @@
 import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import numpy as np
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from conversion.formats.gctx import GctxReader
 from conversion.models import ConversionJob
 from conversion.translator.infer import parts_dir
-from tests.celery_broker import private_broker_url, using_broker
+from tests.celery_broker import private_broker_url, start_worker, stop_worker, using_broker
 
 from .helpers import registered_pair
 
-ROOT = Path(__file__).resolve().parents[2]
 # A private Redis database (tests.parallel) so that no other test process's tasks reach these workers.
 BROKER = private_broker_url()
 
@@ -28,26 +24,11 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 def _start_worker(data_dir) -> subprocess.Popen:
-    db = connection.settings_dict
-    env = dict(
-        os.environ, CELERY_BROKER_URL=BROKER, CELERY_RESULT_BACKEND=BROKER, DATA_DIR=str(data_dir),
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-    )
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "l1kweb", "worker", "-Q", "gpu", "--pool", "solo",
-         "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "WARNING"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    return start_worker("gpu", broker=BROKER, data_dir=data_dir)
 
 
 def _stop(proc: subprocess.Popen, sig=signal.SIGTERM) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, sig)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    stop_worker(proc, sig)
 
 
 def _wait_for(predicate, proc, timeout=90.0):
