@@ -32,6 +32,10 @@ from signatures.models import GeneTopEntry, Release, ReleaseStatus
 
 # Translator size per world size: `small` trains in a few minutes on 2 cores.
 TRANSLATOR_SIZE = {"tiny": "tiny", "demo": "small"}
+# Epoch budgets of the demo's training (CycleGAN, extrapolator), where they differ from the size's.
+# 25 and 25 rather than the small size's 60 and 60: half the time, and the planted effects are found
+# more often, not less (bench/bench_planted_recall.py, docs/benchmarks.md).
+DEMO_EPOCHS = {"demo": {"epochs": 25, "max_epochs_step2": 25}}
 ADMIN_USER = "admin"
 PERT_TYPES = {"trt_cp": "chemical", "trt_xpr": "crispr"}  # the world's treatment types
 
@@ -45,8 +49,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--size", choices=sorted(TRANSLATOR_SIZE), default="demo", help="Synthetic world size (default: demo).")
         parser.add_argument("--seed", type=int, default=0, help="Seed of the synthetic world and the training (default 0).")
-        parser.add_argument("--epochs", type=int, help="Override the translator's CycleGAN epochs (fewer: faster, worse).")
-        parser.add_argument("--max-epochs-step2", type=int, help="Upper bound on the extrapolator's epochs.")
+        parser.add_argument("--epochs", type=int, help="The translator's CycleGAN epochs (default: 25 for size demo, the size's own otherwise).")
+        parser.add_argument("--max-epochs-step2", type=int, help="Upper bound on the extrapolator's epochs (default: 25 for size demo).")
 
     def handle(self, *args, **opts):
         size, seed = opts["size"], opts["seed"]
@@ -156,7 +160,7 @@ class Command(BaseCommand):
             return model
         bundle = self.root / "translator.pt"
         self._step(f"Training the {TRANSLATOR_SIZE[size]} two-step translator (CycleGAN, then extrapolator)")
-        extra = {k: opts[k] for k in ("epochs", "max_epochs_step2") if opts.get(k) is not None}
+        extra = {**DEMO_EPOCHS.get(size, {}), **{k: opts[k] for k in ("epochs", "max_epochs_step2") if opts.get(k) is not None}}
         call_command(
             "train_translator", l1000=world["l1000"], rnaseq=world["archs4"], out=str(bundle), size=TRANSLATOR_SIZE[size],
             device="auto", gene_info=world["ncbi_gene_info"], output_genes=world["output_genes_file"], seed=seed,
