@@ -89,6 +89,8 @@ TEMPLATES = [
 DATABASE_URL = env_url("DATABASE_URL", schemes=("postgres", "postgresql", "sqlite"))
 EMBEDDED = DATABASE_URL is None
 if EMBEDDED:
+    # The embedded default keeps its database in DATA_DIR, which a fresh checkout does not have yet.
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
