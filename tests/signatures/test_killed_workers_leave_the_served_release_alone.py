@@ -203,19 +203,26 @@ def _redelivered_finish_changes_nothing(release, job, worker) -> None:
 # --- the tests ---
 
 
-def test_a_worker_killed_while_it_merges_leaves_no_store_and_the_resumed_job_merges_once(data_dir, broker, served, client):
-    answers = _answers(client, served)
+def _start_and_kill_when(data_dir, moment, what: str):
+    """Start the wide release on a worker and SIGKILL the worker once `moment(release, job)` holds."""
     release = compute.start_release(wide_l1000_dataset(data_dir, **WIDE), name="next", min_replicates=1)
     job = release.job
-    first = _start_worker(data_dir)
+    worker = _start_worker(data_dir)
     try:
-        _wait_for(
-            lambda: any((data_dir / "releases" / name / GENE_MAJOR_FILE).exists() for name in _leftovers(release)),
-            first, "the merge to write its temporary store",
-        )  # fmt: skip
-        _kill(first)
+        _wait_for(lambda: moment(release, job), worker, what)
+        _kill(worker)
     finally:
-        _stop(first)
+        _stop(worker)
+    return release, job
+
+
+def test_a_worker_killed_while_it_merges_leaves_no_store_and_the_resumed_job_merges_once(data_dir, broker, served, client):
+    answers = _answers(client, served)
+    release, job = _start_and_kill_when(
+        data_dir,
+        lambda release, job: any((data_dir / "releases" / name / GENE_MAJOR_FILE).exists() for name in _leftovers(release)),
+        "the merge to write its temporary store",
+    )
 
     # Killed in the act: the half-written store is only in its temporary directory.
     job.refresh_from_db()
@@ -246,14 +253,11 @@ def test_a_worker_killed_while_it_merges_leaves_no_store_and_the_resumed_job_mer
 
 def test_a_worker_killed_while_it_builds_the_index_leaves_no_rows_and_the_resumed_job_only_builds_the_index(data_dir, broker, served, client):
     answers = _answers(client, served)
-    release = compute.start_release(wide_l1000_dataset(data_dir, **WIDE), name="next", min_replicates=1)
-    job = release.job
-    first = _start_worker(data_dir)
-    try:
-        _wait_for(lambda: SignatureJob.objects.get(pk=job.pk).stage == JobStage.INDEX and _index_copy_in_flight(), first, "the index build to COPY rows")
-        _kill(first)
-    finally:
-        _stop(first)
+    release, job = _start_and_kill_when(
+        data_dir,
+        lambda release, job: SignatureJob.objects.get(pk=job.pk).stage == JobStage.INDEX and _index_copy_in_flight(),
+        "the index build to COPY rows",
+    )
 
     # Killed in the act: the index transaction dies with the worker's connection.
     job.refresh_from_db()
