@@ -26,8 +26,8 @@ from search.serializers import SearchQuerySerializer, first_error
 from search.stores import store_for
 from signatures.models import GeneTopEntry, PertType, Signature
 
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 1000
+DEFAULT_LIMIT = SearchQuerySerializer.default_limit  # a page's list, as the API's
+MAX_LIMIT = SearchQuerySerializer.max_limit
 DEFAULT_TOP_N = 100  # the index holds the top 100 per gene, type, direction and metric
 TYPE_ORDER = [PertType.CRISPR, PertType.CHEMICAL, PertType.SHRNA, PertType.OVEREXPRESSION, PertType.LIGAND, PertType.OTHER]
 TYPE_LABELS = dict(PertType.choices)
@@ -65,11 +65,10 @@ def release_facets(release) -> Facets:
     Kept in this process once read (every page and API call asks, and a Redis
     round-trip plus unpickling 100s of cell lines costs more than the search
     itself); computed once per release in the shared cache. The key holds the
-    release's completion time, so a release rebuilt under the same id is read
-    afresh.
+    release's cache stamp (Release.cache_stamp), so a release rebuilt under the
+    same id is read afresh.
     """
-    stamp = int((release.completed_at or release.created_at).timestamp()) if (release.completed_at or release.created_at) else 0
-    key = f"search:facets:v1:{release.pk}:{stamp}"
+    key = f"search:facets:v2:{release.cache_stamp}"
     facets = _process_facets.get(key)
     if facets is not None:
         return facets
@@ -93,8 +92,7 @@ def example_genes(release, n: int = 3) -> list:
     """
     from conversion.models import Gene
 
-    stamp = int((release.completed_at or release.created_at).timestamp()) if (release.completed_at or release.created_at) else 0
-    key = f"search:examples:v1:{release.pk}:{stamp}:{n}"
+    key = f"search:examples:v2:{release.cache_stamp}:{n}"
     ids = cache.get(key)
     if ids is None:
         rows = GeneTopEntry.objects.filter(release=release, top_cd=True)

@@ -33,15 +33,10 @@ from signatures.models import Release
 KEY_VERSION = 1  # raise when what a cached response holds changes shape
 
 
-def _stamp(release: Release) -> str:
-    times = (release.completed_at, release.activated_at)
-    return f"{release.pk}:" + ":".join(str(int(t.timestamp() * 1e6)) if t else "-" for t in times)
-
-
 def cache_key(request, release: Release, kind: str) -> str:
     """The cache key of this request's response for `release` ("page", "download" or "api")."""
     items = sorted(((k, v) for k, values in request.GET.lists() for v in values), key=lambda kv: kv[0])
-    raw = f"v{KEY_VERSION}|{kind}|{_stamp(release)}|{request.get_host()}|{request.path}|{urlencode(items)}"
+    raw = f"v{KEY_VERSION}|{kind}|{release.cache_stamp}|{request.get_host()}|{request.path}|{urlencode(items)}"
     return "search:response:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -78,10 +73,15 @@ def active_release(request) -> Release | None:
     return release
 
 
-def _cacheable(request) -> Release | None:
+def _entry(request, kind: str) -> tuple[str, str] | None:
+    """(cache key, ETag) of a request whose response may be cached; None for any other."""
     if request.method not in ("GET", "HEAD") or request.user.is_authenticated:
         return None
-    return active_release(request)
+    release = active_release(request)
+    if release is None:
+        return None
+    key = cache_key(request, release, kind)
+    return key, _etag(key)
 
 
 def cached_page(kind: str):
@@ -90,11 +90,10 @@ def cached_page(kind: str):
     def decorate(view):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
-            release = _cacheable(request)
-            if release is None:
+            entry = _entry(request, kind)
+            if entry is None:
                 return view(request, *args, **kwargs)
-            key = cache_key(request, release, kind)
-            etag = _etag(key)
+            key, etag = entry
             if _fresh(request, etag):
                 return _not_modified(etag)
             stored = cache.get(key)
@@ -121,11 +120,10 @@ def cached_api(get):
 
     @wraps(get)
     def wrapper(self, request, *args, **kwargs):
-        release = _cacheable(request)
-        if release is None:
+        entry = _entry(request, "api")
+        if entry is None:
             return get(self, request, *args, **kwargs)
-        key = cache_key(request, release, "api")
-        etag = _etag(key)
+        key, etag = entry
         if _fresh(request, etag):
             return _not_modified(etag)
         data = cache.get(key)

@@ -69,6 +69,13 @@ class Release(models.Model):
         if not stored == rows == self.n_signatures:
             raise ValueError(f"Release {self.name}: the stores hold {stored} signatures, the database {rows} and the release record {self.n_signatures}; recompute it.")
 
+    @property
+    def cache_stamp(self) -> str:
+        """Part of every cache key of what this release serves: it changes when the release is
+        rebuilt under the same id (completed again) or activated again."""
+        times = (self.completed_at, self.activated_at)
+        return f"{self.pk}:" + ":".join(str(int(t.timestamp() * 1e6)) if t else "-" for t in times)
+
     @classmethod
     def active(cls):
         return cls.objects.filter(is_active=True).select_related("dataset").first()
