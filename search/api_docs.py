@@ -16,7 +16,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.request import Request
 
 from search.query import release_facets
-from signatures.models import Release
+from search.response_cache import active_release
 
 logger = logging.getLogger(__name__)
 _schema_cache: dict = {}
@@ -25,7 +25,7 @@ _schema_cache: dict = {}
 def _schema(request) -> dict:
     """The schema, generated once per active release (it lists the release's cell lines)."""
     request = Request(request)
-    release = Release.active()
+    release = active_release(request)
     key = (release.pk, release.completed_at) if release is not None else None
     if key not in _schema_cache:
         _schema_cache.clear()
@@ -42,7 +42,7 @@ def list_active_cell_lines(result, generator, request, public):
     if request is None:
         return result
     try:
-        release = Release.active()
+        release = active_release(request)
         names = list(release_facets(release).cell_lines) if release is not None else None
     except DatabaseError:
         logger.warning("The API schema lists no cell lines: the database cannot be read.", exc_info=True)
