@@ -17,6 +17,8 @@ from search import demo_status, downloads, lookup, plots, stores
 from search.response_cache import active_release, cached_page
 from search.throttling import DownloadThrottle, PageThrottle, throttled
 from search.query import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
     METRIC_LABELS,
     TYPE_LABELS,
     BadParameter,
@@ -80,8 +82,8 @@ def _run(request, gene, release, *, download: bool):
     params = parse_params(
         request.GET,
         facets,
-        default_limit=DOWNLOAD_DEFAULT_LIMIT if download else 50,
-        max_limit=DOWNLOAD_MAX_LIMIT if download else 1000,
+        default_limit=DOWNLOAD_DEFAULT_LIMIT if download else DEFAULT_LIMIT,
+        max_limit=DOWNLOAD_MAX_LIMIT if download else MAX_LIMIT,
     )
     types = params.types or tuple(facets.types)
     directions = (params.direction,) if params.direction else ("up", "down")
