@@ -34,13 +34,16 @@ def query_values(data, name: str, *, keep_blank: bool = False) -> list[str]:
     Blank values are dropped (an HTML form sends `dose=` for an empty box)
     unless `keep_blank`, for the API, where `direction=` is a value it refuses.
     """
-    if hasattr(data, "getlist"):
-        raw = data.getlist(name)
-    else:
-        raw = data.get(name, [])
-        raw = raw if isinstance(raw, (list, tuple)) else [raw]
-    parts = [part.strip() for value in raw for part in str(value).split(",")]
+    parts = [part.strip() for value in _raw_values(data, name) for part in str(value).split(",")]
     return parts if keep_blank else [p for p in parts if p]
+
+
+def _raw_values(data, name: str) -> list:
+    """Every value of `name` as sent, in a QueryDict or a plain dict."""
+    if hasattr(data, "getlist"):
+        return data.getlist(name)
+    raw = data.get(name, [])
+    return list(raw) if isinstance(raw, (list, tuple)) else [raw]
 
 
 def _keep_blank(field) -> bool:
@@ -201,7 +204,7 @@ class GeneQuery(_OneValue, serializers.CharField):
         super().__init__(max_length=MAX_QUERY_LENGTH, validators=[RegexValidator(GENE_QUERY_PATTERN)], **kwargs)
 
     def get_value(self, data):
-        raw = data.getlist(self.field_name) if hasattr(data, "getlist") else [data[self.field_name]] if self.field_name in data else []
+        raw = _raw_values(data, self.field_name)
         if not raw:
             return empty
         return raw[0] if len(raw) == 1 else raw
