@@ -8,9 +8,8 @@ send their tasks through database base + n (tests.celery_broker), which no
 cache uses; they are one xdist group, so one process runs them, one at a time.
 
 CPU cores. Each worker's torch and BLAS threads get an equal share of the
-cores: with one thread per core in every worker, training the module-scoped
-model of test_two_step_model_beats_baselines took 138 s in each of two workers
-instead of 8 s with one thread each (2 cores, another suite running beside).
+cores: with one thread per core in every worker, the workers' threads
+outnumber the cores and the training tests wait on each other.
 
 A plugin (`-p tests.parallel` in pyproject's addopts) because the settings read
 REDIS_URL when pytest-django imports them, before any conftest is loaded, and

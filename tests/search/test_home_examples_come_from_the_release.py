@@ -34,7 +34,7 @@ def test_without_a_release_the_home_page_names_no_gene(client, db):
 def test_while_the_demo_builds_the_home_page_says_which_step_runs(client, db, data_dir):
     from search.demo_status import write_status
 
-    write_status({"step": 4, "of": 6, "doing": "translator training", "since": 0})
+    write_status({"step": 4, "of": 6, "doing": "translator training"})
     assert "The demo is being built: step 4 of 6, translator training." in client.get("/").content.decode()
     write_status(None)
     assert "being built" not in client.get("/").content.decode()

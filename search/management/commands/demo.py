@@ -87,7 +87,7 @@ class Command(BaseCommand):
     @contextmanager
     def _timed(self, name: str):
         """Time one step, and tell the home page (served while the demo builds) which step runs."""
-        write_status({"step": self.STEPS.index(name) + 1, "of": len(self.STEPS), "doing": name, "since": time.time()})
+        write_status({"step": self.STEPS.index(name) + 1, "of": len(self.STEPS), "doing": name})
         skipped_before = self._skipped
         t = time.perf_counter()
         yield
@@ -104,10 +104,9 @@ class Command(BaseCommand):
         """PyTorch threads for training and conversion: the cores other processes leave free.
 
         PyTorch starts one thread per core; when another process keeps a core
-        busy, a thread per core makes every step wait for the slowest thread
-        (training ran 6x slower with one competing process on 2 cores). The
-        free cores are the cores this process may use minus the 1-minute load
-        average, at least one.
+        busy, a thread per core makes every step wait for the slowest thread.
+        The free cores are the cores this process may use minus the 1-minute
+        load average, at least one.
         """
         import torch
 
