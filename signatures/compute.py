@@ -379,8 +379,8 @@ def release_genes(dataset: Dataset) -> tuple[np.ndarray, list[str]]:
         row_meta = reader.row_meta
         entrez = row_entrez_ids(reader)
     if (entrez < 0).any():
-        source = row_meta["pr_gene_id"] if "pr_gene_id" in row_meta.columns else row_meta.index
-        bad = str(source[int(np.flatnonzero(entrez < 0)[0])])[:40]
+        source = np.asarray(row_meta["pr_gene_id"] if "pr_gene_id" in row_meta.columns else row_meta.index)
+        bad = str(source[np.flatnonzero(entrez < 0)[0]])[:40]
         raise ComputeError(f"Dataset {dataset.name}: genes must be keyed by Entrez id (row ids or pr_gene_id), found {bad!r}.")
     for column in ("pr_gene_symbol", "symbol", "gene_symbol"):
         if column in row_meta.columns:
