@@ -53,13 +53,14 @@ def register_dataset(name, path, *, kind, metadata: pd.DataFrame | None, source=
     try:
         table.to_csv(metadata_file.tmp, sep="\t", index=False, na_rep="")
         existing = Dataset.objects.filter(name=name).first()
-        if existing is not None and existing.built_from_it():
+        refused = existing.repointing_refused() if existing is not None else None
+        if refused is not None:
             # Registering the same file and metadata again changes nothing; anything else is refused.
             same = (existing.path, existing.n_profiles, existing.n_genes) == (stored_data_path(path), n_profiles, n_genes) and (
                 existing.metadata_file is not None and existing.metadata_file.exists() and filecmp.cmp(existing.metadata_file, metadata_file.tmp, shallow=False)
             )
             if not same:
-                existing.refuse_repointing()
+                raise refused
             metadata_file.discard()
             return existing
         with transaction.atomic():

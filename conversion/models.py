@@ -109,27 +109,35 @@ class Dataset(models.Model):
                 found += [f"{label} {obj}" for obj in getattr(self, relation.get_accessor_name()).all()[:5]]
         return found
 
-    def refuse_repointing(self) -> None:
-        """Raise DatasetInUse when something was built from this dataset: its file and metadata must stay what they were."""
+    def repointing_refused(self) -> "DatasetInUse | None":
+        """The refusal to point this dataset at other data when something was built from it; None when nothing was."""
         users = self.built_from_it()
-        if users:
-            raise DatasetInUse(
-                f"Dataset {self.name} cannot be pointed at other data: {', '.join(users)} {'was' if len(users) == 1 else 'were'} "
-                "built from it. Register the new file under another name."
-            )
+        if not users:
+            return None
+        return DatasetInUse(
+            f"Dataset {self.name} cannot be pointed at other data: {', '.join(users)} {'was' if len(users) == 1 else 'were'} "
+            "built from it. Register the new file under another name.",
+            dataset=self,
+        )
 
     @classmethod
-    def in_use_at(cls, path: Path, *, name: str = "") -> "Dataset | None":
-        """A dataset named `name`, or registered at `path`, that something was built from."""
+    def in_use_at(cls, path: Path, *, name: str = "") -> "DatasetInUse | None":
+        """The refusal to replace the data of a dataset named `name`, or registered at `path`, that something was built from."""
         target = Path(path).resolve()
         for dataset in cls.objects.all():
-            if (dataset.name == name or dataset.file.resolve() == target) and dataset.built_from_it():
-                return dataset
+            if dataset.name == name or dataset.file.resolve() == target:
+                refused = dataset.repointing_refused()
+                if refused is not None:
+                    return refused
         return None
 
 
 class DatasetInUse(ValueError):
     """A change that would make a dataset's name mean other data than what was built from it."""
+
+    def __init__(self, message: str, *, dataset: Dataset):
+        super().__init__(message)
+        self.dataset = dataset
 
 
 class TranslatorModel(models.Model):
@@ -218,12 +226,10 @@ class ConversionJob(Job):
 
     def refuse_an_output_in_use(self) -> None:
         """Raise DatasetInUse when the output would replace a dataset that something was built from."""
-        used = Dataset.in_use_at(self.output_file, name=self.output_name)
-        if used is not None:
-            try:
-                used.refuse_repointing()
-            except DatasetInUse as exc:
-                raise DatasetInUse(f"Converting into {self.output_name_or_path} would replace dataset {used.name}'s data. {exc}") from None
+        refused = Dataset.in_use_at(self.output_file, name=self.output_name)
+        if refused is not None:
+            name = refused.dataset.name
+            raise DatasetInUse(f"Converting into {self.output_name_or_path} would replace dataset {name}'s data. {refused}", dataset=refused.dataset)
 
     @property
     def output_name_or_path(self) -> str:
