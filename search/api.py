@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from search import lookup, stores
+from search.perturbagens import group_by_perturbagen
 from search.query import TYPE_LABELS, BadParameter, parse_params, release_facets, run_lists, signature_rows
 from search.response_cache import active_release, cached_api
 from search.serializers import (
@@ -30,6 +31,7 @@ from search.serializers import (
     GeneDetailSerializer,
     GeneLookupQuerySerializer,
     GeneLookupSerializer,
+    GenePerturbagensSerializer,
     GeneSignaturesSerializer,
     PertTypeCountSerializer,
     SearchQuerySerializer,
@@ -151,6 +153,22 @@ class GeneSignaturesView(APIView):
             "next": nxt,
             "previous": prev,
             "results": hl.hits,
+        }).data)
+
+
+class GenePerturbagensView(APIView):
+    """The perturbagens of one result list (the same parameters as the signatures endpoint), each over all its signatures."""
+
+    @extend_schema(parameters=[SearchQuerySerializer], responses=documented(GenePerturbagensSerializer, 400, 404, 429, 503))
+    @cached_api
+    def get(self, request, symbol):
+        release, gene, params, hl = _search(request, symbol)
+        try:
+            (groups,) = group_by_perturbagen(release, gene, params, [hl])
+        except StoreError as exc:
+            raise StoreUnavailable(stores.unavailable(release, exc)) from None
+        return Response(GenePerturbagensSerializer({
+            "gene": gene, "release": release, "query": replace(params, types=hl.pert_types), "count": len(groups), "results": groups,
         }).data)
 
 

@@ -1,4 +1,8 @@
-"""Result tables as TSV, CSV or Excel: every column, and a first line naming release, model and query."""
+"""Result tables as TSV, CSV or Excel: every column, and a first line naming release, model and query.
+
+Two tables: the hits (`COLUMNS`, one row per signature) and the hits grouped
+by perturbagen (`PERTURBAGEN_COLUMNS`, one row per perturbagen of a list).
+"""
 
 from __future__ import annotations
 
@@ -28,6 +32,24 @@ def table_rows(hit_lists) -> list[list]:
                 s.pert_type if len(hl.pert_types) != 1 else types, hl.direction, hit.position, s.sig_id, s.pert_id, s.pert_name, s.cell_line,
                 s.dose, s.dose_unit, s.time, s.time_unit, hit.cd, hit.logfc, hit.fold_change, hit.rank,
                 hit.discordant, s.n_replicates, s.n_controls, s.batch, hl.source,
+            ])
+    return rows
+
+
+PERTURBAGEN_COLUMNS = [
+    "pert_type", "direction", "best_position", "pert_id", "perturbagen", "n_listed", "n_signatures", "n_agree", "agreement",
+    "n_cell_lines", "n_cell_lines_agree", "median_cd", "median_log2fc", "cell_lines",
+]
+
+
+def perturbagen_rows(hit_lists, grouped) -> list[list]:
+    """One row per perturbagen of each list (search.perturbagens), lists one after another, in PERTURBAGEN_COLUMNS order."""
+    rows = []
+    for hl, groups in zip(hit_lists, grouped):
+        for g in groups:
+            rows.append([
+                g.pert_type, hl.direction, g.best_position, g.pert_id, g.pert_name, g.n_listed, g.n_signatures, g.n_agree, g.agreement,
+                g.n_cell_lines, g.n_cell_lines_agree, g.median_cd, g.median_logfc, ",".join(g.cell_lines),
             ])
     return rows
 
@@ -66,15 +88,19 @@ def _xlsx_cell(ws, value):
 
 
 def render(fmt: str, header: str, hit_lists) -> bytes:
-    """The whole file: `header` (one line) first, then the column names, then the rows."""
-    rows = table_rows(hit_lists)
+    """The hits table: `header` (one line) first, then the column names, then the rows."""
+    return render_table(fmt, header, COLUMNS, table_rows(hit_lists), sheet="signatures")
+
+
+def render_table(fmt: str, header: str, columns: list[str], rows: list[list], *, sheet: str) -> bytes:
+    """The whole file: `header` (one line) first, then `columns`, then `rows`."""
     if fmt == "xlsx":
         from openpyxl import Workbook
 
         wb = Workbook(write_only=True)
-        ws = wb.create_sheet("signatures")
+        ws = wb.create_sheet(sheet)
         ws.append([_xlsx_cell(ws, header)])
-        ws.append(COLUMNS)
+        ws.append(columns)
         for row in rows:
             ws.append([_xlsx_cell(ws, v) for v in row])
         buf = io.BytesIO()
@@ -85,7 +111,7 @@ def render(fmt: str, header: str, hit_lists) -> bytes:
     # can never start a row of its own.
     writer = csv.writer(text, delimiter="\t" if fmt == "tsv" else ",", lineterminator="\r\n")
     text.write(f"# {header}\r\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(columns)
     for row in rows:
         writer.writerow([_cell(v) for v in row])
     return text.getvalue().encode("utf-8")

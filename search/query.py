@@ -258,6 +258,7 @@ class HitList:
     total: int = 0
     total_exact: bool = True  # False when only the top lists were read and they were full
     hits: list[Hit] = field(default_factory=list)
+    perturbagens: list = field(default_factory=list)  # search.perturbagens.PerturbagenGroup, filled for pages
 
     @property
     def has_next(self) -> bool:
@@ -312,7 +313,8 @@ def _fill_from_index(release, gene, params: SearchParams, out: list[HitList], to
         ]
 
 
-def _signature_filter(release, params: SearchParams, types) -> dict:
+def signature_filter(release, params: SearchParams, types) -> dict:
+    """Signature.objects.filter() arguments: `release`, `types` and the filters of `params`."""
     facets = release_facets(release)
     where = {"release": release, "pert_type__in": list(types)}
     if params.cell_lines:
@@ -333,7 +335,7 @@ def _fill_from_store(release, gene, params: SearchParams, out: list[HitList]) ->
     if not store.has_gene(gene.pk):
         return  # not an output gene of this release: no signature holds it
     types = sorted({t for hl in out for t in hl.pert_types})
-    rows = np.array(Signature.objects.filter(**_signature_filter(release, params, types)).values_list("column", "pert_type").order_by(), dtype=object).reshape(-1, 2)
+    rows = np.array(Signature.objects.filter(**signature_filter(release, params, types)).values_list("column", "pert_type").order_by(), dtype=object).reshape(-1, 2)
     columns_all = rows[:, 0].astype(np.int64)
     types_all = rows[:, 1].astype(str)
     values = store.read_gene(gene.pk)  # (n_signatures,) each: one contiguous read per dataset

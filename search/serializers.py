@@ -359,6 +359,32 @@ class GeneSignaturesSerializer(serializers.Serializer):
     results = HitSerializer(many=True)
 
 
+class PerturbagenGroupSerializer(serializers.Serializer):
+    """One perturbagen of a result list, over all its signatures in the release (under the query's filters)."""
+
+    pert_id = serializers.CharField()
+    perturbagen = serializers.CharField(source="pert_name")
+    pert_type = serializers.CharField()
+    best_position = serializers.IntegerField(help_text="Position of its best signature in the ranked list.")
+    n_listed = serializers.IntegerField(help_text="Its signatures in the requested page of the list.")
+    n_signatures = serializers.IntegerField(help_text="Its signatures in the release that match the filters.")
+    n_agree = serializers.IntegerField(help_text="Of those, the signatures whose CD has the list's direction.")
+    agreement = serializers.FloatField(help_text="n_agree / n_signatures")
+    n_cell_lines = serializers.IntegerField()
+    n_cell_lines_agree = serializers.IntegerField(help_text="Cell lines where most of its signatures have the list's direction.")
+    median_cd = serializers.FloatField()
+    median_log2fc = serializers.FloatField(source="median_logfc")
+    cell_lines = serializers.ListField(child=serializers.CharField())
+
+
+class GenePerturbagensSerializer(serializers.Serializer):
+    gene = GeneSerializer()
+    release = ReleaseSerializer()
+    query = QueryEchoSerializer()
+    count = serializers.IntegerField()
+    results = PerturbagenGroupSerializer(many=True)
+
+
 class CellLineCountSerializer(serializers.Serializer):
     name = serializers.CharField()
     n_signatures = serializers.IntegerField()

@@ -9,5 +9,6 @@ urlpatterns = [
     path("genes/", views.gene_search, name="gene_search"),
     path("genes/<str:symbol>/", views.gene_page, name="gene"),
     path("genes/<str:symbol>/download.<str:fmt>", views.download, name="download"),
+    path("genes/<str:symbol>/perturbagens.<str:fmt>", views.download, {"table": "perturbagens"}, name="download-perturbagens"),
     path("api/", include(api_urls.urlpatterns)),
 ]

@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from search import demo_status, downloads, lookup, plots, stores
+from search.perturbagens import group_by_perturbagen
 from search.response_cache import active_release, cached_page
 from search.throttling import DownloadThrottle, PageThrottle, throttled
 from search.query import (
@@ -108,7 +109,9 @@ def gene_page(request, symbol):
         context["error"] = "No release is active yet: signatures have not been computed and activated."
         return render(request, "search/gene.html", context, status=503)
     try:
-        params, facets, sections, _ = _run(request, gene, release, download=False)
+        params, facets, sections, hit_lists = _run(request, gene, release, download=False)
+        for hl, groups in zip(hit_lists, group_by_perturbagen(release, gene, params, hit_lists)):
+            hl.perturbagens = groups
     except BadParameter as exc:
         context["error"] = exc.message
         context["facets"] = release_facets(release)
@@ -144,7 +147,8 @@ def _point(hit, direction: str) -> dict:
 
 @throttled(DownloadThrottle, plain_text=True)
 @cached_page("download")
-def download(request, symbol, fmt):
+def download(request, symbol, fmt, table="signatures"):
+    """A gene's result lists as a file: the hits (`table` "signatures") or the hits grouped by perturbagen ("perturbagens")."""
     if fmt not in downloads.CONTENT_TYPES:
         raise Http404(f"Unknown download format '{fmt}'; expected tsv, csv or xlsx.")
     gene, response = _resolve_gene(request, symbol)
@@ -155,14 +159,19 @@ def download(request, symbol, fmt):
         return HttpResponse("No release is active yet.\n", status=503, content_type="text/plain")
     try:
         params, _, _, hit_lists = _run(request, gene, release, download=True)
+        header = download_header(release, gene, params)
+        if table == "perturbagens":
+            rows = downloads.perturbagen_rows(hit_lists, group_by_perturbagen(release, gene, params, hit_lists))
+            body = downloads.render_table(fmt, header, downloads.PERTURBAGEN_COLUMNS, rows, sheet="perturbagens")
+        else:
+            body = downloads.render(fmt, header, hit_lists)
     except BadParameter as exc:
         return HttpResponse(exc.message + "\n", status=400, content_type="text/plain; charset=utf-8")
     except StoreError as exc:
         return HttpResponse(stores.unavailable(release, exc) + "\n", status=503, content_type="text/plain; charset=utf-8")
-    header = download_header(release, gene, params)
-    body = downloads.render(fmt, header, hit_lists)
     response = HttpResponse(body, content_type=downloads.CONTENT_TYPES[fmt])
-    response["Content-Disposition"] = f'attachment; filename="l1kweb_{gene.symbol}_{release.name}.{fmt}"'
+    suffix = "" if table == "signatures" else f"_{table}"
+    response["Content-Disposition"] = f'attachment; filename="l1kweb_{gene.symbol}_{release.name}{suffix}.{fmt}"'
     return response
 
 

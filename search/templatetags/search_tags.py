@@ -52,6 +52,25 @@ def hit_rows(hl):
 
 
 @register.simple_tag
+def perturbagen_rows(groups):
+    """The <tr> rows of one list's by-perturbagen table (search.perturbagens), built as one string like hit_rows."""
+    rows = []
+    for g in groups:
+        cells = ", ".join(g.cell_lines)
+        rows.append(
+            f'<tr data-pert="{escape(g.pert_id)}">'
+            f"<td>{g.best_position}</td>"
+            f'<td title="{escape(g.pert_id)}">{escape(g.pert_name)}</td>'
+            f"<td>{g.n_listed}</td>"
+            f'<td data-value="{g.agreement!r}">{g.n_agree} of {g.n_signatures}</td>'
+            f'<td data-value="{g.n_cell_lines_agree}" title="{escape(cells)}">{g.n_cell_lines_agree} of {g.n_cell_lines}</td>'
+            f'<td data-value="{_value(g.median_cd)}">{_num(g.median_cd)}</td>'
+            f'<td data-value="{_value(g.median_logfc)}">{_num(g.median_logfc)}</td></tr>'
+        )
+    return mark_safe("\n".join(rows))
+
+
+@register.simple_tag
 def cell_line_options(cell_lines, selected):
     """<option> elements for the cell-line filter: cell_lines maps name -> (id, number of signatures).
 

@@ -78,7 +78,8 @@ def reference_list(cd, logfc, rank_up, columns, n_genes, *, direction, metric):
     return [c for _, c in sorted(items)]
 
 
-def make_release(data_dir, *, n_sigs=60, top_n=8, seed=0, name="r1", active=True, genes=None) -> World:
+def make_release(data_dir, *, n_sigs=60, top_n=8, seed=0, name="r1", active=True, genes=None, n_perturbagens=None) -> World:
+    """`n_perturbagens`: signature j is of perturbagen j mod n_perturbagens (default: one perturbagen per signature)."""
     genes = genes or make_genes()
     rng = np.random.default_rng(seed)
     in_store = [g for g in genes.values() if g.in_model_output]
@@ -98,9 +99,11 @@ def make_release(data_dir, *, n_sigs=60, top_n=8, seed=0, name="r1", active=True
     for j in range(n_sigs):
         crispr = j % 3 == 0
         cell = CELL_LINES[j % len(CELL_LINES)]
+        p = j if n_perturbagens is None else j % n_perturbagens
+        pert_id = f"{'XPR' if crispr else 'BRD'}-{p:04d}"
         sigs.append(Signature(
-            release=release, sig_id=f"{name.upper()}_{cell}_24H:{'XPR' if crispr else 'BRD'}-{j:04d}:{'' if crispr else 10}", column=j,
-            pert_type="crispr" if crispr else "chemical", pert_id=f"{'XPR' if crispr else 'BRD'}-{j:04d}", pert_name=f"{'KO' if crispr else 'drug'}{j}",
+            release=release, sig_id=f"{name.upper()}_{cell}_24H:{pert_id}:{'' if crispr else 10}:{j}", column=j,
+            pert_type="crispr" if crispr else "chemical", pert_id=pert_id, pert_name=f"{'KO' if crispr else 'drug'}{p}",
             cell_line=cells[cell], dose=None if crispr else float([1, 10][j % 2]), dose_unit="" if crispr else "uM", time=float([6, 24][(j // 2) % 2]), time_unit="h",
             batch=f"PLATE{j % 5}", n_replicates=3 + j % 2, n_controls=12,
         ))
