@@ -22,6 +22,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.fields import empty
 
 from search import ranking
+from search.provenance import release_provenance, status_note
 from signatures.models import PertType
 
 TYPE_CHOICES = tuple(PertType.values)
@@ -249,7 +250,11 @@ class GeneSerializer(serializers.Serializer):
     name = serializers.CharField()
     status = serializers.ChoiceField(choices=["landmark", "inferred", "model_only", "other"])
     status_label = serializers.CharField(source="get_status_display")
+    status_note = serializers.SerializerMethodField(help_text="What the gene's values are: measured by L1000, inferred by CMap or predicted only by the model.")
     in_model_output = serializers.BooleanField()
+
+    def get_status_note(self, gene) -> str:
+        return status_note(gene)
 
 
 class GeneMatchSerializer(serializers.Serializer):
@@ -328,9 +333,17 @@ class HitSerializer(SignatureSerializer):
 
 
 class ReleaseSerializer(serializers.Serializer):
+    """What produced the numbers (search.provenance)."""
+
     name = serializers.CharField()
     model_version = serializers.CharField()
-    dataset = serializers.CharField(source="dataset.name")
+    dataset = serializers.CharField()
+    controls = serializers.CharField(help_text="The control profiles each signature was computed against.")
+    gamma = serializers.FloatField(help_text="Shrinkage of the characteristic direction (1 = none).")
+    min_replicates = serializers.IntegerField()
+
+    def to_representation(self, release):
+        return super().to_representation(release_provenance(release))
 
 
 class QueryEchoSerializer(serializers.Serializer):

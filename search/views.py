@@ -13,7 +13,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from search import demo_status, downloads, lookup, plots, stores
+from search import demo_status, downloads, lookup, plots, provenance, stores
 from search.perturbagens import group_by_perturbagen
 from search.response_cache import active_release, cached_page
 from search.throttling import DownloadThrottle, PageThrottle, throttled
@@ -104,10 +104,11 @@ def gene_page(request, symbol):
     if response is not None:
         return response
     release = active_release(request)
-    context = {"gene": gene, "release": release, "searched": request.GET.get("searched", "")[:64], "metric_labels": METRIC_LABELS, "type_labels": TYPE_LABELS}
+    context = {"gene": gene, "release": release, "status_note": provenance.status_note(gene), "searched": request.GET.get("searched", "")[:64], "metric_labels": METRIC_LABELS, "type_labels": TYPE_LABELS}
     if release is None:
         context["error"] = "No release is active yet: signatures have not been computed and activated."
         return render(request, "search/gene.html", context, status=503)
+    context["provenance"] = provenance.release_provenance(release)
     try:
         params, facets, sections, hit_lists = _run(request, gene, release, download=False)
         for hl, groups in zip(hit_lists, group_by_perturbagen(release, gene, params, hit_lists)):
@@ -159,7 +160,7 @@ def download(request, symbol, fmt, table="signatures"):
         return HttpResponse("No release is active yet.\n", status=503, content_type="text/plain")
     try:
         params, _, _, hit_lists = _run(request, gene, release, download=True)
-        header = download_header(release, gene, params)
+        header = provenance.download_header(release, gene, params)
         if table == "perturbagens":
             rows = downloads.perturbagen_rows(hit_lists, group_by_perturbagen(release, gene, params, hit_lists))
             body = downloads.render_table(fmt, header, downloads.PERTURBAGEN_COLUMNS, rows, sheet="perturbagens")
@@ -174,9 +175,3 @@ def download(request, symbol, fmt, table="signatures"):
     response["Content-Disposition"] = f'attachment; filename="l1kweb_{gene.symbol}_{release.name}{suffix}.{fmt}"'
     return response
 
-
-def download_header(release, gene, params) -> str:
-    return (
-        f"l1kweb release {release.name}; model {release.model_version or 'unknown'}; dataset {release.dataset.name}; "
-        f"query gene={gene.symbol} (Entrez {gene.entrez_id}) {params.describe()}"
-    )

@@ -28,7 +28,7 @@ def test_gene_detail_by_alias_names_the_gene_and_what_matched(client, world):
     body = client.get("/api/genes/P21/").json()
     assert body == {
         "entrez_id": 1026, "symbol": "CDKN1A", "name": "CDKN1A protein", "status": "inferred", "status_label": "Inferred by CMap",
-        "in_model_output": True, "searched": "P21", "matched": "synonym", "aliases": ["CIP1", "P21"],
+        "status_note": "inferred by CMap from the landmarks; values shown are the model's RNA-seq-like predictions", "in_model_output": True, "searched": "P21", "matched": "synonym", "aliases": ["CIP1", "P21"],
     }
     r = client.get("/api/genes/ISGF-3/")
     assert r.status_code == 400 and "STAT1" in r.json()["detail"] and "STAT4" in r.json()["detail"]
@@ -41,7 +41,7 @@ def test_signatures_are_ranked_as_the_reference_and_page_with_next_links(client,
     cols = [s.column for s in world.signatures if s.pert_type == "chemical"]
     expected = reference_list(world.cd[:, gi], world.logfc[:, gi], gene_ranks_up(world.cd)[:, gi], cols, len(world.gene_ids), direction="down", metric="logfc")
     assert body["source"] == "index" and body["count"] == 3
-    assert body["release"] == {"name": "r1", "model_version": "two-step 1.0 (tiny)", "dataset": "ds-r1"}
+    assert body["release"] == {"name": "r1", "model_version": "two-step 1.0 (tiny)", "dataset": "ds-r1", "controls": "all", "gamma": 1.0, "min_replicates": 2}
     assert body["query"] == {"type": ["chemical"], "direction": "down", "metric": "logfc", "cell_line": [], "dose": None, "time": None, "limit": 3, "offset": 0}
     assert set(body["results"][0]) == HIT_FIELDS
     sig_by_id = {s.sig_id: s.column for s in world.signatures}

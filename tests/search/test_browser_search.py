@@ -69,7 +69,7 @@ def test_type_pick_filter_plot_highlight_and_download(live_server, live_world, b
 
     plot = _wait(lambda: browser.find_elements(By.CSS_SELECTOR, "#volcano-chemical[data-drawn='1'] .main-svg"), what="the volcano plot drawn")
     assert plot
-    rows = browser.find_elements(By.CSS_SELECTOR, "#section-chemical table.results tbody tr")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#section-chemical table.results:not(.perturbagen-table) tbody tr")
     assert rows and all(r.find_elements(By.TAG_NAME, "td")[2].text == "A549" for r in rows)
     points = browser.find_elements(By.CSS_SELECTOR, "#volcano-chemical .scatterlayer .point")
     assert len(points) == len(rows)

@@ -1,5 +1,7 @@
 """With a cell line, dose or time filter the lists are exact over all signatures, never a filtered top 100."""
 
+import html
+
 import pytest
 from django.urls import reverse
 
@@ -47,4 +49,4 @@ def test_gene_outside_the_model_output_has_no_hits_rather_than_an_error(client, 
     r = client.get(reverse("search:gene", args=["NOTOUT1"]), {"cell_line": "A549"})
     assert r.status_code == 200
     assert all(not hl.hits for s in r.context["sections"] for hl in s["lists"])
-    assert "not among the model's output genes" in r.content.decode()
+    assert "not among the model's output genes" in html.unescape(r.content.decode())

@@ -131,3 +131,15 @@ def test_table_rows_escape_signature_metadata(client, world):
     html = client.get(reverse("search:gene", args=["STAT3"]), {"limit": 5}).content.decode()
     assert "<td title=\"%s\">&lt;b&gt;&quot;x&quot;&lt;/b&gt; &amp; y</td>" % first.sig_id in html
     assert "<b>" not in html and "<i>" not in html
+
+
+def test_page_api_and_download_say_what_the_values_are_and_what_produced_them(client, world):
+    page = client.get(reverse("search:gene", args=["PTGS2"])).content.decode()
+    assert "predicted only by this model" in page
+    assert "controls all, gamma 1, at least 2 replicates" in page
+    landmark = client.get("/api/genes/STAT3/signatures/").json()
+    assert landmark["gene"]["status_note"] == "measured by L1000; values shown are the model's RNA-seq-like predictions"
+    assert landmark["release"] == {"name": "r1", "model_version": "two-step 1.0 (tiny)", "dataset": "ds-r1", "controls": "all", "gamma": 1.0, "min_replicates": 2}
+    inferred = client.get("/genes/SFRP2/download.csv").content.decode().splitlines()[0]
+    assert "inferred by CMap from the landmarks" in inferred and "controls all; gamma 1; min replicates 2" in inferred
+    assert "not among the model's output genes" in client.get("/api/genes/NOTOUT1/").json()["status_note"]
