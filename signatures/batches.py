@@ -4,20 +4,27 @@ The published LINCS pipelines compute a signature from the replicate profiles
 of one treatment against the other profiles of the same batch:
 
 - batch = ``rna_plate`` (``det_plate`` for Phase II, which the data layer puts
-  in the same column) with the replicate token ``_X<n>`` removed, so that
-  LJP005_A375_24H_X1_B19, _X2_B19 and _X3_B19 are one batch LJP005_A375_24H_B19;
+  in the same column) up to the replicate token ``_X<n>``
+  (``conversion.formats.l1000.batch_of_plate``), so that LJP005_A375_24H_X1_B19,
+  _X2_B19 and _X3_B19 are one batch LJP005_A375_24H, and one cell line: a plate
+  that holds two cell lines makes two batches, ``<batch>:<cell_id>``;
 - treatment group = the profiles of one perturbagen (pert_id) at one dose and
   one time in one cell line within a batch; only treatments (L1000 pert_type
   ``trt_*``, positive controls included) make signatures, control profiles
   (``ctl_*``) never do;
-- controls = every other profile of the batch (``controls="all"``, the
-  published choice) or only its vehicle/vector controls
-  (``controls="vehicle"``: pert_type ``ctl_vehicle*`` or ``ctl_vector*``).
+- controls = (``controls="all"``, the reference pipeline's choice) every
+  profile of the batch except those of the same perturbagen (the same pert_id
+  at any dose or time) and, for genetic perturbations, those aimed at the same
+  target gene (sibling sgRNAs or hairpins: the ``target_gene`` column where the
+  metadata has one, else ``pert_iname``, which names the gene in the GEO
+  releases), so each group has its own controls (``Group.controls``); or only
+  the batch's vehicle/vector controls (``controls="vehicle"``: pert_type
+  ``ctl_vehicle*`` or ``ctl_vector*``), shared by every group.
 
 Signature ids are ``<batch>:<pert_id>:<dose>:<time>`` (dose and time as plain
 numbers, ``-`` when missing), e.g. ``LJP005_A375_24H_B19:BRD-K21680192:10:24``;
-when one batch holds several cell lines, ``:<cell_id>`` is appended so ids stay
-unique.
+when one plate batch holds several cell lines, ``:<cell_id>`` is appended so
+ids stay unique.
 
 Imports numpy, pandas and the Django-free L1000 format module only.
 """
@@ -46,6 +53,7 @@ PERT_TYPES = {
     "trt_lig": "ligand",
 }
 CONTROL_MODES = ("all", "vehicle")
+GENETIC_TYPES = ("trt_xpr", "trt_sh", "trt_oe")  # prefixes of the L1000 pert_types aimed at one gene
 REQUIRED_COLUMNS = ("cell_id", "pert_id", "pert_iname", "pert_type", "pert_dose", "pert_dose_unit", "pert_time", "pert_time_unit", "rna_plate")
 
 
@@ -101,6 +109,7 @@ class Group:
     time: float | None
     time_unit: str
     positions: np.ndarray  # int64: column positions in the dataset matrix
+    controls: np.ndarray | None = None  # int64: its own control positions ("all" mode); None: the batch's vehicle controls
 
 
 @dataclass
@@ -108,12 +117,13 @@ class Batch:
     name: str
     positions: np.ndarray  # int64: every profile of the batch, in matrix column order
     groups: list[Group] = field(default_factory=list)
-    control_positions: np.ndarray | None = None  # vehicle controls, or None for "all other profiles"
+    control_positions: np.ndarray | None = None  # vehicle controls shared by every group, or None: each group's own
+
+    def controls_of(self, group: Group) -> np.ndarray:
+        return self.control_positions if self.control_positions is not None else group.controls
 
     def n_controls(self, group: Group) -> int:
-        if self.control_positions is not None:
-            return len(self.control_positions)
-        return len(self.positions) - len(group.positions)
+        return len(self.controls_of(group))
 
 
 @dataclass
@@ -122,6 +132,7 @@ class BatchPlan:
     skipped_groups: int = 0  # groups with fewer replicates than asked
     skipped_batches: int = 0  # batches with no computable group (too small, no controls)
     skipped_profiles: int = 0  # profiles without a plate
+    skipped_no_controls: int = 0  # groups with no profile left to compare with (all of the batch is the same perturbagen)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -151,28 +162,40 @@ def plan_batches(metadata: pd.DataFrame, *, controls: str = "all", min_replicate
     meta["_is_vehicle"] = pert_type.str.startswith("ctl_vehicle") | pert_type.str.startswith("ctl_vector")
     meta["_dose"] = meta["pert_dose"].map(_number)
     meta["_time"] = meta["pert_time"].map(_number)
+    meta["_target"] = genetic_targets(meta)
+    cell = meta["cell_id"].astype(object).where(meta["cell_id"].notna(), "")
+    meta["_cell"] = cell.astype(str)
+    trt_cells = meta[meta["_is_trt"]].groupby("_batch")["_cell"].nunique()
+    several_cells = set(trt_cells[trt_cells > 1].index)
 
-    for name, rows in meta.groupby("_batch", sort=True):
-        batch = Batch(name=str(name), positions=rows["_pos"].to_numpy())
+    for (plate_batch, cell_id), rows in meta.groupby(["_batch", "_cell"], sort=True):
+        name = f"{plate_batch}:{cell_id}" if plate_batch in several_cells else str(plate_batch)
+        batch = Batch(name=name, positions=rows["_pos"].to_numpy())
         if controls == "vehicle":
             batch.control_positions = rows.loc[rows["_is_vehicle"], "_pos"].to_numpy()
         trt = rows[rows["_is_trt"]]
         batch_types = trt["pert_type"].astype(str).tolist()
-        keys = ["pert_id", "_dose_key", "pert_dose_unit", "_time_key", "pert_time_unit", "cell_id"]
+        keys = ["pert_id", "_dose_key", "pert_dose_unit", "_time_key", "pert_time_unit"]
         trt = trt.assign(_dose_key=trt["_dose"].map(_fmt), _time_key=trt["_time"].map(_fmt))
-        several_cells = trt["cell_id"].nunique() > 1
         for _, g in trt.groupby(keys, sort=True, dropna=False):
             if len(g) < min_replicates:
                 plan.skipped_groups += 1
                 continue
             first = g.iloc[0]
-            sig_id = f"{name}:{first['pert_id']}:{first['_dose_key']}:{first['_time_key']}"
-            if several_cells:
-                sig_id += f":{first['cell_id']}"
+            own_controls = None
+            if controls == "all":
+                own_controls = _controls_in_all_mode(rows, first)
+                if len(own_controls) == 0 or len(g) + len(own_controls) < 3:
+                    plan.skipped_no_controls += 1
+                    plan.skipped_groups += 1
+                    continue
+            sig_id = f"{plate_batch}:{first['pert_id']}:{first['_dose_key']}:{first['_time_key']}"
+            if plate_batch in several_cells:
+                sig_id += f":{cell_id}"
             batch.groups.append(
                 Group(
                     sig_id=sig_id,
-                    batch=str(name),
+                    batch=name,
                     pert_id=str(first["pert_id"]),
                     pert_name=str(first["pert_iname"]) if pd.notna(first["pert_iname"]) else str(first["pert_id"]),
                     pert_type=pert_type_of(first["pert_type"], batch_types=batch_types),
@@ -182,6 +205,7 @@ def plan_batches(metadata: pd.DataFrame, *, controls: str = "all", min_replicate
                     time=_number(first["_time"]),
                     time_unit=_unit(first["pert_time_unit"]),
                     positions=g["_pos"].to_numpy(),
+                    controls=own_controls,
                 )
             )
         reason = _uncomputable(batch)
@@ -193,6 +217,28 @@ def plan_batches(metadata: pd.DataFrame, *, controls: str = "all", min_replicate
         plan.batches.append(batch)
     _check_unique_ids(plan)
     return plan
+
+
+def genetic_targets(meta: pd.DataFrame) -> pd.Series:
+    """The gene each profile's perturbation is aimed at (genetic pert_types only; None elsewhere).
+
+    The `target_gene` column where the metadata has one (the LINCS 2020 release
+    names the gene in cmap_name), else `pert_iname`, which is the gene's symbol
+    for the GEO releases' knockdowns, knockouts and overexpressions.
+    """
+    genetic = meta["pert_type"].fillna("").astype(str).str.startswith(GENETIC_TYPES)
+    named = meta["target_gene"] if "target_gene" in meta.columns else pd.Series(None, index=meta.index, dtype=object)
+    target = named.astype(object).where(named.notna(), meta["pert_iname"].astype(object))
+    target = target.where(target.notna(), None)
+    return target.where(genetic, None).map(lambda t: None if t is None or (isinstance(t, float) and math.isnan(t)) else str(t).strip().upper() or None)
+
+
+def _controls_in_all_mode(rows: pd.DataFrame, first: pd.Series) -> np.ndarray:
+    """Positions of the batch rows a group is compared with: not its perturbagen, not its target gene."""
+    same = rows["pert_id"].astype(str).to_numpy() == str(first["pert_id"])
+    if first["_target"] is not None:
+        same |= rows["_target"].to_numpy() == first["_target"]
+    return rows["_pos"].to_numpy()[~same]
 
 
 def _unit(value) -> str:
@@ -209,10 +255,6 @@ def _uncomputable(batch: Batch) -> str:
         if min(len(g.positions) for g in batch.groups) + len(batch.control_positions) < 3:
             return "fewer than 3 profiles per signature (the characteristic direction needs n - 2 > 0)"
         return ""
-    if len(batch.positions) < 3:
-        return f"{len(batch.positions)} profiles; at least 3 are needed"
-    if any(len(g.positions) == len(batch.positions) for g in batch.groups):
-        return "one treatment fills the whole batch, leaving no controls"
     return ""
 
 
@@ -234,11 +276,16 @@ def compute_batch(X: np.ndarray, batch: Batch, *, gamma: float = 1.0) -> tuple[n
     batch.positions. Returns cd, logfc, each (len(batch.groups), n_genes) float32.
     """
     local = {int(p): i for i, p in enumerate(batch.positions)}  # matrix column -> row of X
-    groups = [np.array([local[int(p)] for p in g.positions]) for g in batch.groups]
-    controls = None if batch.control_positions is None else np.array([local[int(p)] for p in batch.control_positions])
-    cd = characteristic_direction_batch(X, groups, controls=controls, gamma=gamma)
-    logfc = log2_fold_change_batch(X, groups, controls=controls)
-    return cd, logfc
+
+    def rows(positions):
+        return np.array([local[int(p)] for p in positions], dtype=np.int64)
+
+    groups = [rows(g.positions) for g in batch.groups]
+    if batch.control_positions is not None:
+        controls = rows(batch.control_positions)
+        return characteristic_direction_batch(X, groups, controls=controls, gamma=gamma), log2_fold_change_batch(X, groups, controls=controls)
+    own = [rows(g.controls) for g in batch.groups]
+    return characteristic_direction_batch(X, groups, group_controls=own, gamma=gamma), log2_fold_change_batch(X, groups, group_controls=own)
 
 
 def batch_to_dict(batch: Batch) -> dict:
@@ -247,15 +294,30 @@ def batch_to_dict(batch: Batch) -> dict:
         "name": batch.name,
         "positions": batch.positions.tolist(),
         "control_positions": None if batch.control_positions is None else batch.control_positions.tolist(),
-        "groups": [{**{k: v for k, v in g.__dict__.items() if k != "positions"}, "positions": g.positions.tolist()} for g in batch.groups],
+        "groups": [
+            {**{k: v for k, v in g.__dict__.items() if k not in ("positions", "controls")}, "positions": g.positions.tolist(),
+             "controls": None if g.controls is None else g.controls.tolist()}
+            for g in batch.groups
+        ],
     }
 
 
 def batch_from_dict(data: dict) -> Batch:
+    """The batch batch_to_dict wrote; a plan written before groups had their own controls keeps its rule (every other profile)."""
     controls = data.get("control_positions")
+    positions = np.asarray(data["positions"], dtype=np.int64)
+
+    def own(g):
+        if g.get("controls") is not None:
+            return np.asarray(g["controls"], dtype=np.int64)
+        return None if controls is not None else np.setdiff1d(positions, np.asarray(g["positions"], dtype=np.int64))
+
     return Batch(
         name=data["name"],
-        positions=np.asarray(data["positions"], dtype=np.int64),
+        positions=positions,
         control_positions=None if controls is None else np.asarray(controls, dtype=np.int64),
-        groups=[Group(**{**g, "positions": np.asarray(g["positions"], dtype=np.int64)}) for g in data["groups"]],
+        groups=[
+            Group(**{**g, "positions": np.asarray(g["positions"], dtype=np.int64), "controls": own(g)})
+            for g in data["groups"]
+        ],
     )

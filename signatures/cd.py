@@ -31,10 +31,12 @@ a batch has the same sample set, and so the same PCA and ``dd``; only
     b = Zc^T (U Dd^-1 U^T w)                                   (n_genes,)
 
 so a batch costs one Gram matrix and one small eigendecomposition, and each
-signature one (n,) x (n, genes) product. With vehicle-only controls the sample
-set is the group plus the vehicle controls, which differs per signature: the
-Gram matrix of the batch is still computed once and each signature gets the
-eigendecomposition of its own small sub-matrix.
+signature one (n,) x (n, genes) product. When a signature's sample set is not
+the whole batch -- vehicle-only controls, or every other profile but those of
+the same perturbagen or target gene (``group_controls``) -- the Gram matrix of
+the batch is still computed once and each signature gets the
+eigendecomposition of its own sub-matrix; a group whose controls are all the
+other profiles uses the batch's shared one.
 
 Imports numpy only; tested against a straightforward per-signature
 implementation of the reference algorithm.
@@ -90,20 +92,51 @@ def _inverse_dd_projector(gram_centred: np.ndarray, gamma: float) -> np.ndarray:
     return (Uk / shrunk) @ Uk.T
 
 
+def _direction_on_subset(Z: np.ndarray, gram: np.ndarray, group: np.ndarray, controls: np.ndarray, gamma: float, index: int) -> np.ndarray:
+    """The (unnormalised) direction of one group against its controls, PCA on just those samples.
+
+    Z: the z-scored batch (n, genes); gram = Z Z^T. The sub-matrix is centred
+    in O(m^2) (G - row means - column means + grand mean) and the direction is
+    one (n,) x (n, genes) product, with zero weight outside the sample set, so
+    the rows of Z are never copied.
+    """
+    if len(controls) == 0:
+        raise CDError(f"group {index} has no controls.")
+    rows = np.concatenate([group, controls])
+    m = len(rows)
+    if m < 3:
+        raise CDError(f"group {index} and its controls are {m} samples; at least 3 are needed.")
+    sub = gram[np.ix_(rows, rows)]
+    means = sub.mean(axis=0)
+    centred = sub - means[:, None] - means[None, :] + means.mean()
+    projector = _inverse_dd_projector(centred, gamma)
+    w = np.zeros(m)
+    w[: len(group)] = 1.0 / len(group)
+    w[len(group) :] = -1.0 / len(controls)
+    # b = Zc_s^T (P w) = Z_s^T (C P w), C the centring matrix of the sample set
+    v = projector @ w
+    weights = np.zeros(Z.shape[0])
+    weights[rows] = v - v.mean()
+    return weights @ Z
+
+
 def characteristic_direction_batch(
     X: np.ndarray,
     groups: Sequence[Sequence[int]],
     *,
     controls: Sequence[int] | None = None,
+    group_controls: Sequence[Sequence[int]] | None = None,
     gamma: float = 1.0,
 ) -> np.ndarray:
     """Characteristic directions of several treatment groups of one batch.
 
     X: (n_samples, n_genes) expression of every profile in the batch (log2 scale).
     groups: for each signature, the row positions of its treated replicates.
-    controls: None (the published pipelines' choice) compares each group with
-        every other row of X; otherwise the row positions of the controls shared
-        by all groups (e.g. vehicle controls), which must not overlap a group.
+    controls: None compares each group with every other row of X; otherwise
+        the row positions of the controls shared by all groups (e.g. vehicle
+        controls), which must not overlap a group.
+    group_controls: instead of `controls`, each group's own control rows (the
+        reference pipeline leaves out the group's other doses and siblings).
     gamma: shrinkage, 1 = none (reference default).
 
     Returns (n_groups, n_genes) float32, every row of unit length.
@@ -115,42 +148,50 @@ def characteristic_direction_batch(
     if not 0.0 <= gamma <= 1.0:
         raise CDError(f"gamma must be between 0 and 1, found {gamma}.")
     groups = [np.asarray(g, dtype=np.int64) for g in groups]
+    if controls is not None and group_controls is not None:
+        raise CDError("give shared controls or per-group controls, not both.")
+    if group_controls is not None and len(group_controls) != len(groups):
+        raise CDError(f"group_controls must hold one control set per group: {len(groups)} groups, {len(group_controls)} sets.")
+    own = None if group_controls is None else [np.asarray(c, dtype=np.int64) for c in group_controls]
     control_rows = None if controls is None else np.asarray(controls, dtype=np.int64)
     for i, g in enumerate(groups):
         if len(g) == 0 or g.min() < 0 or g.max() >= n:
             raise CDError(f"group {i} must hold row positions within 0..{n - 1}, found {g.tolist()}.")
-        if control_rows is not None and np.intersect1d(g, control_rows).size:
-            raise CDError(f"group {i} shares rows with the controls: {np.intersect1d(g, control_rows).tolist()}.")
+        mine = control_rows if own is None else own[i]
+        if mine is not None and np.intersect1d(g, mine).size:
+            raise CDError(f"group {i} shares rows with the controls: {np.intersect1d(g, mine).tolist()}.")
+        if mine is not None and len(mine) and (mine.min() < 0 or mine.max() >= n):
+            raise CDError(f"the controls of group {i} must be row positions within 0..{n - 1}.")
     out = np.empty((len(groups), n_genes), dtype=np.float32)
     if not groups:
         return out
 
     Z = zscore_samples(X)  # (n, genes)
-    if control_rows is None:
+    if control_rows is None and own is None:
         if n < 3 or any(len(g) >= n for g in groups):
             raise CDError(f"each group needs at least one control and the batch at least 3 samples; batch has {n}.")
-        Zc = Z - Z.mean(axis=0)  # centred per gene
-        projector = _inverse_dd_projector(Zc @ Zc.T, gamma)  # (n, n)
-        W = np.stack([_weights(n, g, np.setdiff1d(np.arange(n), g)) for g in groups], axis=1)  # (n, n_groups)
-        B = (projector @ W).T @ Zc  # (n_groups, genes)
+        own = [np.setdiff1d(np.arange(n), g) for g in groups]
+    if own is not None:
+        # Groups compared with every other row share the batch's PCA; the others get their own.
+        whole = [i for i, (g, c) in enumerate(zip(groups, own)) if len(g) + len(c) == n]
+        B = np.empty((len(groups), n_genes))
+        if whole:
+            Zc = Z - Z.mean(axis=0)  # centred per gene
+            projector = _inverse_dd_projector(Zc @ Zc.T, gamma)  # (n, n)
+            W = np.stack([_weights(n, groups[i], own[i]) for i in whole], axis=1)  # (n, len(whole))
+            B[whole] = (projector @ W).T @ Zc
+        rest = [i for i in range(len(groups)) if len(groups[i]) + len(own[i]) != n]
+        if rest:
+            gram = Z @ Z.T
+            for i in rest:
+                B[i] = _direction_on_subset(Z, gram, groups[i], own[i], gamma, i)
     else:
         if len(control_rows) == 0:
             raise CDError("controls were requested but the batch has none.")
         gram = Z @ Z.T  # (n, n), shared by every group's sub-matrix
         B = np.empty((len(groups), n_genes))
         for i, g in enumerate(groups):
-            rows = np.concatenate([g, control_rows])
-            m = len(rows)
-            if m < 3:
-                raise CDError(f"group {i} and its controls are {m} samples; at least 3 are needed.")
-            centre = np.eye(m) - 1.0 / m  # C: centring on this sample set
-            sub = gram[np.ix_(rows, rows)]
-            projector = _inverse_dd_projector(centre @ sub @ centre, gamma)
-            w = np.zeros(m)
-            w[: len(g)] = 1.0 / len(g)
-            w[len(g) :] = -1.0 / len(control_rows)
-            # b = Zc_s^T (P w) = Z_s^T (C P w)
-            B[i] = (centre @ (projector @ w)) @ Z[rows]
+            B[i] = _direction_on_subset(Z, gram, g, control_rows, gamma, i)
     norms = np.linalg.norm(B, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     out[:] = B / norms

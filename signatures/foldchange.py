@@ -10,11 +10,14 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def log2_fold_change_batch(X: np.ndarray, groups: Sequence[Sequence[int]], *, controls: Sequence[int] | None = None) -> np.ndarray:
+def log2_fold_change_batch(
+    X: np.ndarray, groups: Sequence[Sequence[int]], *, controls: Sequence[int] | None = None, group_controls: Sequence[Sequence[int]] | None = None
+) -> np.ndarray:
     """(n_groups, n_genes) float32: mean of each group's rows minus the mean of its controls.
 
-    controls: None compares each group with every other row of X (the same
-    controls as signatures.cd uses by default); otherwise the shared control rows.
+    controls: None compares each group with every other row of X; otherwise the
+    shared control rows. group_controls: instead, each group's own control rows
+    (as signatures.cd takes them).
     Values are expected on the log2 scale already, so a difference of means is
     the log2 fold change.
     """
@@ -26,7 +29,12 @@ def log2_fold_change_batch(X: np.ndarray, groups: Sequence[Sequence[int]], *, co
     for i, g in enumerate(groups):
         g = np.asarray(g, dtype=np.int64)
         treated_sum = X[g].sum(axis=0)
-        if control_mean is None:
+        if group_controls is not None:
+            own = np.asarray(group_controls[i], dtype=np.int64)
+            if len(own) == 0:
+                raise ValueError(f"group {i} has no controls to compare with.")
+            out[i] = treated_sum / len(g) - X[own].mean(axis=0)
+        elif control_mean is None:
             if len(g) >= n:
                 raise ValueError(f"group {i} holds every row of the batch; there are no controls to compare with.")
             out[i] = treated_sum / len(g) - (total - treated_sum) / (n - len(g))

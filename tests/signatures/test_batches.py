@@ -1,5 +1,6 @@
 """Batches, treatment groups and signature ids from per-profile metadata."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -27,9 +28,12 @@ def test_replicates_across_plates_form_one_group_per_dose():
     assert [b.name for b in plan.batches] == ["LJP005_A375_24H"]
     ids = sorted(g.sig_id for g in plan.batches[0].groups)
     assert ids == ["LJP005_A375_24H:BRD-1:10:24", "LJP005_A375_24H:BRD-1:3.33:24", "LJP005_A375_24H:BRD-P:1:24"]
+    meta = _meta(_plate("LJP005_A375_24H_{X}_B19"))
     for g in plan.batches[0].groups:
         assert len(g.positions) == 3
-        assert plan.batches[0].n_controls(g) == 9
+        # Controls: every profile of the batch but the perturbagen's own, at any dose.
+        assert sorted(plan.batches[0].controls_of(g)) == sorted(meta.index[meta["pert_id"] != g.pert_id])
+    assert {g.pert_id: plan.batches[0].n_controls(g) for g in plan.batches[0].groups} == {"BRD-1": 6, "BRD-P": 9}
 
 
 def test_controls_are_never_signatures_and_poscons_take_the_plate_type():
@@ -75,9 +79,45 @@ def test_profiles_without_a_plate_are_counted():
 def test_several_cell_lines_in_one_batch_keep_ids_unique():
     rows = _plate("P_{X}", cell="A375") + [r[:1] + ("MCF7",) + r[2:] for r in _plate("P_{X}", cell="x")]
     rows = [(f"{i}",) + r[1:] for i, r in enumerate(rows)]
-    plan = plan_batches(_meta(rows))
-    ids = [g.sig_id for g in plan.batches[0].groups]
+    meta = _meta(rows)
+    plan = plan_batches(meta)
+    assert [b.name for b in plan.batches] == ["P:A375", "P:MCF7"], "a batch never mixes cell lines"
+    for batch in plan.batches:
+        assert meta.loc[batch.positions, "cell_id"].nunique() == 1
+    ids = [g.sig_id for b in plan.batches for g in b.groups]
     assert len(ids) == 6 and len(set(ids)) == 6 and all(i.endswith((":A375", ":MCF7")) for i in ids)
+
+
+def _knockouts(target_column=False):
+    rows = []
+    for rep in (1, 2, 3):
+        p = f"XPR001_A549_96H_X{rep}_B36"
+        rows.append((f"{p}:A", "A549", "EMPTY", "EMPTY_VECTOR", "ctl_vector", None, "", 96, "h", p, "A01"))
+        rows.append((f"{p}:B", "A549", "EMPTY", "EMPTY_VECTOR", "ctl_vector", None, "", 96, "h", p, "A02"))
+        for sg, gene in (("XPR-TP53-1", "TP53"), ("XPR-TP53-2", "TP53"), ("XPR-MYC-1", "MYC")):
+            rows.append((f"{p}:{sg}", "A549", sg, gene if not target_column else sg, "trt_xpr", None, "", 96, "h", p, "B01"))
+    meta = _meta(rows)
+    if target_column:
+        meta["target_gene"] = [None if r[4] != "trt_xpr" else r[2].split("-")[1] for r in rows]
+    return meta
+
+
+@pytest.mark.parametrize("target_column", [False, True], ids=["pert_iname names the gene", "target_gene column"])
+def test_sibling_reagents_of_one_gene_are_never_each_others_controls(target_column):
+    meta = _knockouts(target_column)
+    (batch,) = plan_batches(meta).batches
+    by_pert = {g.pert_id: set(batch.controls_of(g).tolist()) for g in batch.groups}
+    sgrna = meta["pert_id"].to_numpy()
+    tp53 = set(meta.index[np.isin(sgrna, ["XPR-TP53-1", "XPR-TP53-2"])])
+    myc = set(meta.index[sgrna == "XPR-MYC-1"])
+    assert by_pert["XPR-TP53-1"] == by_pert["XPR-TP53-2"] == set(meta.index) - tp53
+    assert by_pert["XPR-MYC-1"] == set(meta.index) - myc
+
+
+def test_a_batch_of_one_perturbagen_has_nothing_to_compare_with():
+    rows = [r for r in _plate("P_{X}") if r[2] == "BRD-1"]
+    plan = plan_batches(_meta(rows))
+    assert plan.batches == [] and plan.skipped_no_controls == 2 and plan.skipped_groups == 2
 
 
 def test_missing_columns_and_bad_options_are_named():

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from signatures.cd import CDError, characteristic_direction_batch
+from signatures.foldchange import log2_fold_change_batch
 from tests.signatures.chdir_oracle import chdir_reference
 
 TOLERANCE = 1e-6  # absolute, per coefficient of a unit-length vector
@@ -75,3 +76,32 @@ def test_group_without_controls_is_refused():
     X = np.random.default_rng(0).normal(size=(4, 10))
     with pytest.raises(CDError, match="at least one control"):
         characteristic_direction_batch(X, [np.arange(4)])
+
+
+@pytest.mark.parametrize("gamma", [1.0, 0.5])
+def test_each_group_against_its_own_controls_matches_the_reference(gamma):
+    rng = np.random.default_rng(7)
+    n, n_genes = 30, 200
+    X = rng.normal(8, 2, size=(n, n_genes))
+    groups = [np.array([0, 1, 2]), np.array([3, 4, 5]), np.array([6, 7]), np.array([8, 9, 10])]
+    # Groups 0 and 1 are one compound at two doses (never each other's controls); group 2 uses every other row.
+    excluded = [np.arange(0, 6), np.arange(0, 6), np.array([6, 7]), np.array([8, 9, 10, 11])]
+    own = [np.setdiff1d(np.arange(n), e) for e in excluded]
+    cd = characteristic_direction_batch(X, groups, group_controls=own, gamma=gamma)
+    log2fc = log2_fold_change_batch(X, groups, group_controls=own)
+    for i, (g, c) in enumerate(zip(groups, own)):
+        cls = np.zeros(n, dtype=int)
+        cls[c] = 1
+        cls[g] = 2
+        np.testing.assert_allclose(cd[i], chdir_reference(X.T, cls, gamma=gamma), atol=1e-6)
+        np.testing.assert_allclose(log2fc[i], X[g].mean(axis=0) - X[c].mean(axis=0), atol=1e-5)
+
+
+def test_per_group_controls_must_not_overlap_the_group_or_be_empty():
+    X = np.random.default_rng(0).normal(size=(10, 20))
+    with pytest.raises(CDError, match="shares rows with the controls"):
+        characteristic_direction_batch(X, [[0, 1]], group_controls=[[1, 2, 3]])
+    with pytest.raises(CDError, match="has no controls"):
+        characteristic_direction_batch(X, [[0, 1]], group_controls=[[]])
+    with pytest.raises(CDError, match="one control set per group"):
+        characteristic_direction_batch(X, [[0, 1], [2]], group_controls=[[3, 4]])
