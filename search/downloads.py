@@ -12,7 +12,7 @@ import io
 COLUMNS = [
     "pert_type", "direction", "position", "sig_id", "pert_id", "perturbagen", "cell_line",
     "dose", "dose_unit", "time", "time_unit", "cd", "log2fc", "fold_change", "rank_in_signature",
-    "discordant", "n_replicates", "n_controls", "batch", "source",
+    "discordant", "self_target", "target_gene", "pert_targets", "pert_moa", "n_replicates", "n_controls", "controls", "batch", "source",
 ]
 CONTENT_TYPES = {
     "tsv": "text/tab-separated-values; charset=utf-8",
@@ -31,7 +31,7 @@ def table_rows(hit_lists) -> list[list]:
             rows.append([
                 s.pert_type if len(hl.pert_types) != 1 else types, hl.direction, hit.position, s.sig_id, s.pert_id, s.pert_name, s.cell_line,
                 s.dose, s.dose_unit, s.time, s.time_unit, hit.cd, hit.logfc, hit.fold_change, hit.rank,
-                hit.discordant, s.n_replicates, s.n_controls, s.batch, hl.source,
+                hit.discordant, hit.self_target, s.target_gene, s.pert_targets, s.pert_moa, s.n_replicates, s.n_controls, s.controls, s.batch, hl.source,
             ])
     return rows
 

@@ -218,10 +218,17 @@ class SignatureRow(NamedTuple):
     batch: str
     n_replicates: int
     n_controls: int
+    controls: str  # "all" or "vehicle": what the signature was computed against
+    target_gene: str  # genetic perturbations: the gene the reagent is aimed at
+    pert_targets: str  # compounds: "|"-joined targets
+    pert_moa: str  # compounds: "|"-joined mechanisms of action
 
 
 # Signature fields in SignatureRow order, for .values_list() on Signature (or "signature__" + each on a related model).
-SIGNATURE_FIELDS = ("sig_id", "column", "pert_type", "pert_id", "pert_name", "cell_line__name", "dose", "dose_unit", "time", "time_unit", "batch", "n_replicates", "n_controls")
+SIGNATURE_FIELDS = (
+    "sig_id", "column", "pert_type", "pert_id", "pert_name", "cell_line__name", "dose", "dose_unit", "time", "time_unit", "batch",
+    "n_replicates", "n_controls", "controls", "target_gene", "pert_targets", "pert_moa",
+)  # fmt: skip
 
 
 def signature_rows(queryset) -> list[SignatureRow]:
@@ -236,6 +243,7 @@ class Hit:
     cd: float
     logfc: float
     rank: int  # the gene's rank inside the signature in the list's direction, 1 = most regulated
+    self_target: bool = False  # a knockout, knockdown or overexpression of the queried gene itself
 
     @property
     def discordant(self) -> bool:
@@ -284,6 +292,10 @@ def run_lists(release, gene, params: SearchParams, lists: Sequence[tuple[tuple[s
         _fill_from_index(release, gene, params, out, top_n)
     else:
         _fill_from_store(release, gene, params, out)
+    symbol = gene.symbol.upper()
+    for hl in out:
+        for hit in hl.hits:
+            hit.self_target = hit.signature.target_gene.upper() == symbol if hit.signature.target_gene else False
     return out
 
 

@@ -304,6 +304,10 @@ class SignatureSerializer(serializers.Serializer):
     batch = serializers.CharField()
     n_replicates = serializers.IntegerField()
     n_controls = serializers.IntegerField()
+    controls = serializers.CharField(help_text="What the signature was computed against: all (the batch's other profiles but the perturbagen's own) or vehicle.")
+    target_gene = serializers.CharField(help_text="Genetic perturbations: the gene the reagent is aimed at; empty otherwise.")
+    pert_targets = serializers.CharField(help_text="Compounds: known targets, |-separated; empty when unknown.")
+    pert_moa = serializers.CharField(help_text="Compounds: mechanisms of action, |-separated; empty when unknown.")
 
 
 class SignatureDetailSerializer(SignatureSerializer):
@@ -324,6 +328,7 @@ class HitSerializer(SignatureSerializer):
     fold_change = serializers.FloatField(help_text="2 ** log2fc")
     rank_in_signature = serializers.IntegerField(source="rank", help_text="The gene's rank inside the signature in this direction; 1 = most regulated.")
     discordant = serializers.BooleanField(help_text="CD and log2FC disagree in sign.")
+    self_target = serializers.BooleanField(help_text="The perturbation targets the queried gene itself, whose own expression the model predicts poorly.")
 
     def get_fields(self):
         fields = super().get_fields()

@@ -18,7 +18,14 @@ from signatures.models import Release, SignatureBatch, SignatureJob
 
 class RecomputeForm(forms.Form):
     dataset = forms.ModelChoiceField(queryset=Dataset.objects.all())
-    controls = forms.ChoiceField(choices=[("all", "All other profiles of the batch"), ("vehicle", "Vehicle/vector controls only")])
+    controls = forms.ChoiceField(
+        initial="auto",
+        choices=[
+            ("auto", "Vehicle/vector controls where a batch has enough, else all others"),
+            ("all", "All other profiles of the batch but the perturbagen's own"),
+            ("vehicle", "Vehicle/vector controls only"),
+        ],
+    )
     min_replicates = forms.IntegerField(min_value=1, initial=2)
     gamma = forms.FloatField(min_value=0.0, max_value=1.0, initial=1.0, help_text="CD shrinkage; 1 = none.")
     name = forms.SlugField(required=False, help_text="Default: <dataset>-<timestamp>.")

@@ -19,7 +19,9 @@ of one treatment against the other profiles of the same batch:
   metadata has one, else ``pert_iname``, which names the gene in the GEO
   releases), so each group has its own controls (``Group.controls``); or only
   the batch's vehicle/vector controls (``controls="vehicle"``: pert_type
-  ``ctl_vehicle*`` or ``ctl_vector*``), shared by every group.
+  ``ctl_vehicle*`` or ``ctl_vector*``), shared by every group; ``"auto"`` (the
+  default) picks vehicle controls for a batch with at least AUTO_MIN_VEHICLES of
+  them and ``all`` otherwise, and records the choice (``Batch.controls``).
 
 Signature ids are ``<batch>:<pert_id>:<dose>:<time>`` (dose and time as plain
 numbers, ``-`` when missing), e.g. ``LJP005_A375_24H_B19:BRD-K21680192:10:24``;
@@ -52,7 +54,13 @@ PERT_TYPES = {
     "trt_oe.mut": "overexpression",
     "trt_lig": "ligand",
 }
-CONTROL_MODES = ("all", "vehicle")
+CONTROL_MODES = ("auto", "all", "vehicle")
+DEFAULT_CONTROLS = "auto"
+# "auto": a batch with at least this many vehicle/vector profiles uses them as its controls, one with
+# fewer uses "all". On the real fixture plate vehicle controls put 22 MEK/BRAF inhibitors in the 50
+# top-10 places of five MAPK output genes by CD against 13 with "all" (bench/bench_control_modes.py);
+# six is two per replicate plate of a three-plate batch, below which the control mean rests on too few wells.
+AUTO_MIN_VEHICLES = 6
 GENETIC_TYPES = ("trt_xpr", "trt_sh", "trt_oe")  # prefixes of the L1000 pert_types aimed at one gene
 REQUIRED_COLUMNS = ("cell_id", "pert_id", "pert_iname", "pert_type", "pert_dose", "pert_dose_unit", "pert_time", "pert_time_unit", "rna_plate")
 
@@ -110,6 +118,9 @@ class Group:
     time_unit: str
     positions: np.ndarray  # int64: column positions in the dataset matrix
     controls: np.ndarray | None = None  # int64: its own control positions ("all" mode); None: the batch's vehicle controls
+    target_gene: str = ""  # genetic perturbations: the targeted gene's symbol (genetic_targets)
+    pert_targets: str = ""  # compounds: their targets, "|"-joined, where the metadata has them
+    pert_moa: str = ""  # compounds: mechanisms of action, "|"-joined
 
 
 @dataclass
@@ -118,6 +129,7 @@ class Batch:
     positions: np.ndarray  # int64: every profile of the batch, in matrix column order
     groups: list[Group] = field(default_factory=list)
     control_positions: np.ndarray | None = None  # vehicle controls shared by every group, or None: each group's own
+    controls: str = "all"  # the control mode this batch used ("all" or "vehicle")
 
     def controls_of(self, group: Group) -> np.ndarray:
         return self.control_positions if self.control_positions is not None else group.controls
@@ -140,7 +152,7 @@ class BatchPlan:
         return sum(len(b.groups) for b in self.batches)
 
 
-def plan_batches(metadata: pd.DataFrame, *, controls: str = "all", min_replicates: int = 2) -> BatchPlan:
+def plan_batches(metadata: pd.DataFrame, *, controls: str = DEFAULT_CONTROLS, min_replicates: int = 2) -> BatchPlan:
     """Batches and their treatment groups; rows of `metadata` are the matrix columns in order."""
     if controls not in CONTROL_MODES:
         raise BatchError(f"controls must be one of {', '.join(CONTROL_MODES)}, found {controls!r}.")
@@ -170,8 +182,11 @@ def plan_batches(metadata: pd.DataFrame, *, controls: str = "all", min_replicate
 
     for (plate_batch, cell_id), rows in meta.groupby(["_batch", "_cell"], sort=True):
         name = f"{plate_batch}:{cell_id}" if plate_batch in several_cells else str(plate_batch)
-        batch = Batch(name=name, positions=rows["_pos"].to_numpy())
-        if controls == "vehicle":
+        mode = controls
+        if mode == "auto":
+            mode = "vehicle" if int(rows["_is_vehicle"].sum()) >= AUTO_MIN_VEHICLES else "all"
+        batch = Batch(name=name, positions=rows["_pos"].to_numpy(), controls=mode)
+        if mode == "vehicle":
             batch.control_positions = rows.loc[rows["_is_vehicle"], "_pos"].to_numpy()
         trt = rows[rows["_is_trt"]]
         batch_types = trt["pert_type"].astype(str).tolist()
@@ -183,7 +198,7 @@ def plan_batches(metadata: pd.DataFrame, *, controls: str = "all", min_replicate
                 continue
             first = g.iloc[0]
             own_controls = None
-            if controls == "all":
+            if mode == "all":
                 own_controls = _controls_in_all_mode(rows, first)
                 if len(own_controls) == 0 or len(g) + len(own_controls) < 3:
                     plan.skipped_no_controls += 1
@@ -206,6 +221,9 @@ def plan_batches(metadata: pd.DataFrame, *, controls: str = "all", min_replicate
                     time_unit=_unit(first["pert_time_unit"]),
                     positions=g["_pos"].to_numpy(),
                     controls=own_controls,
+                    target_gene=_text(first["_target"]),
+                    pert_targets=_text(first.get("pert_targets")),
+                    pert_moa=_text(first.get("pert_moa")),
                 )
             )
         reason = _uncomputable(batch)
@@ -236,9 +254,14 @@ def genetic_targets(meta: pd.DataFrame) -> pd.Series:
 def _controls_in_all_mode(rows: pd.DataFrame, first: pd.Series) -> np.ndarray:
     """Positions of the batch rows a group is compared with: not its perturbagen, not its target gene."""
     same = rows["pert_id"].astype(str).to_numpy() == str(first["pert_id"])
-    if first["_target"] is not None:
-        same |= rows["_target"].to_numpy() == first["_target"]
+    if pd.notna(first["_target"]):
+        same |= (rows["_target"] == first["_target"]).to_numpy()
     return rows["_pos"].to_numpy()[~same]
+
+
+def _text(value) -> str:
+    """A metadata cell as text, "" when missing."""
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
 
 
 def _unit(value) -> str:
@@ -292,6 +315,7 @@ def batch_to_dict(batch: Batch) -> dict:
     """JSON-safe form of a batch, stored with its job so a batch task need not re-plan the dataset."""
     return {
         "name": batch.name,
+        "controls": batch.controls,
         "positions": batch.positions.tolist(),
         "control_positions": None if batch.control_positions is None else batch.control_positions.tolist(),
         "groups": [
@@ -314,6 +338,7 @@ def batch_from_dict(data: dict) -> Batch:
 
     return Batch(
         name=data["name"],
+        controls=data.get("controls", "all" if controls is None else "vehicle"),
         positions=positions,
         control_positions=None if controls is None else np.asarray(controls, dtype=np.int64),
         groups=[

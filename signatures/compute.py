@@ -53,7 +53,7 @@ from conversion.models import Dataset
 from l1kweb.bulk import copy_rows
 from l1kweb.jobs import STALE_AFTER, TRANSIENT_ERRORS, JobCancelled, JobStatus, hand_back, keep_alive
 from l1kweb.paths import resolve_data_path, stored_data_path
-from signatures.batches import BatchPlan, batch_from_dict, batch_to_dict, compute_batch as compute_batch_values, plan_batches
+from signatures.batches import CONTROL_MODES, DEFAULT_CONTROLS, BatchPlan, batch_from_dict, batch_to_dict, compute_batch as compute_batch_values, plan_batches
 from signatures.models import BatchStatus, CellLine, JobStage, Release, ReleaseStatus, Signature, SignatureBatch, SignatureJob
 from signatures.store import StoreWriter
 
@@ -72,10 +72,10 @@ class ComputeError(Exception):
 # --- starting, resuming, cancelling (the admin, the command and the tasks use these) ---
 
 
-def start_release(dataset: Dataset, *, controls: str = "all", min_replicates: int = 2, gamma: float = 1.0, name: str | None = None, user=None, enqueue: bool = True) -> Release:
+def start_release(dataset: Dataset, *, controls: str = DEFAULT_CONTROLS, min_replicates: int = 2, gamma: float = 1.0, name: str | None = None, user=None, enqueue: bool = True) -> Release:
     """Create a building Release and its SignatureJob; queue the job after commit."""
-    if controls not in ("all", "vehicle"):
-        raise ComputeError(f"--controls must be all or vehicle, found {controls!r}.")
+    if controls not in CONTROL_MODES:
+        raise ComputeError(f"--controls must be one of {', '.join(CONTROL_MODES)}, found {controls!r}.")
     if min_replicates < 1:
         raise ComputeError(f"--min-replicates must be at least 1, found {min_replicates}.")
     if not 0.0 <= gamma <= 1.0:
@@ -447,7 +447,7 @@ def merge(release: Release, *, progress=None) -> int:
 
 SIGNATURE_COLUMNS = (
     "release_id", "sig_id", "column", "pert_type", "pert_id", "pert_name", "cell_line_id",
-    "dose", "dose_unit", "time", "time_unit", "batch", "n_replicates", "n_controls",
+    "dose", "dose_unit", "time", "time_unit", "batch", "n_replicates", "n_controls", "controls", "target_gene", "pert_targets", "pert_moa",
 )  # fmt: skip
 
 
@@ -460,6 +460,7 @@ def _load_signatures(release: Release, plan: BatchPlan, ordered) -> None:
         (
             release.pk, g.sig_id, column, g.pert_type, g.pert_id, g.pert_name[:200], cell_ids[g.cell_id],
             g.dose, g.dose_unit, g.time, g.time_unit, g.batch, len(g.positions), plan.batches[bi].n_controls(g),
+            plan.batches[bi].controls, g.target_gene[:50], g.pert_targets[:500], g.pert_moa[:500],
         )  # fmt: skip
         for column, (bi, g) in enumerate(ordered)
     )

@@ -128,6 +128,10 @@ class Signature(models.Model):
     batch = models.CharField(max_length=100)
     n_replicates = models.PositiveIntegerField()
     n_controls = models.PositiveIntegerField()
+    controls = models.CharField(max_length=10, default="all", help_text="The controls it was computed against: all (other profiles of its batch) or vehicle.")
+    target_gene = models.CharField(max_length=50, blank=True, help_text="Genetic perturbations: the symbol of the gene the reagent is aimed at.")
+    pert_targets = models.CharField(max_length=500, blank=True, help_text="Compounds: known targets, |-separated.")
+    pert_moa = models.CharField(max_length=500, blank=True, help_text="Compounds: mechanisms of action, |-separated.")
 
     class Meta:
         constraints = [

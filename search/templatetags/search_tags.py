@@ -1,6 +1,7 @@
 from html import escape
 
 from django import template
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 register = template.Library()
@@ -23,6 +24,26 @@ def _value(value) -> str:
     return "" if value is None else repr(float(value))
 
 
+_SELF = ' <span class="flag self-target" title="self: the target\'s own expression is poorly predicted">self</span>'
+
+
+def _perturbagen(s, self_target: bool) -> str:
+    """The perturbagen cell: its name; a genetic perturbation's gene as a link to its page; a compound's mechanism and targets."""
+    sig = escape(s.sig_id)
+    if s.target_gene:
+        gene = escape(s.target_gene)
+        label = escape(s.pert_name) if s.pert_name.upper() != s.target_gene.upper() else gene
+        name = f'<a class="target-gene" href="{escape(reverse("search:gene", args=[s.target_gene]))}" title="{sig}">{label}</a>'
+        if label != gene:
+            name += f' <span class="muted">({gene})</span>'
+        return name + (_SELF if self_target else "")
+    name = f'<span title="{sig}">{escape(s.pert_name)}</span>'
+    notes = [part for part in (s.pert_moa.replace("|", ", "), s.pert_targets.replace("|", ", ")) if part]
+    if notes:
+        name += f'<br><span class="muted moa">{escape(" · ".join(notes))}</span>'
+    return name
+
+
 @register.simple_tag
 def hit_rows(hl):
     """The <tr> rows of one result table, built as one string.
@@ -38,7 +59,7 @@ def hit_rows(hl):
         rows.append(
             f'<tr data-sig="{sig}"{_DISCORDANT if hit.discordant else ""}>'
             f"<td>{hit.position}</td>"
-            f'<td title="{sig}">{escape(s.pert_name)}</td>'
+            f"<td>{_perturbagen(s, hit.self_target)}</td>"
             f"<td>{escape(s.cell_line)}</td>"
             f'<td data-value="{_value(s.dose)}">{_num(s.dose)} {escape(s.dose_unit)}</td>'
             f'<td data-value="{_value(s.time)}">{_num(s.time)} {escape(s.time_unit)}</td>'

@@ -20,6 +20,8 @@ from signatures.models import CellLine, GeneTopEntry, Release, ReleaseStatus, Si
 from signatures.store import write_store
 
 CELL_LINES = ["A375", "A549", "MCF7", "PC3"]
+KNOCKOUT_TARGETS = ["TP53", "MYC", "STAT3", "BRCA1"]  # the gene knocked out by CRISPR signature j: j // 3 mod 4 (one perturbagen per signature)
+MOAS = [("MEK inhibitor", "MAP2K1|MAP2K2"), ("HDAC inhibitor", "HDAC1"), ("", ""), ("CDK inhibitor|Tubulin inhibitor", "CDK2")]
 GENES = [
     # entrez, symbol, status, in_model_output
     (6774, "STAT3", GeneStatus.LANDMARK, True),
@@ -106,6 +108,8 @@ def make_release(data_dir, *, n_sigs=60, top_n=8, seed=0, name="r1", active=True
             pert_type="crispr" if crispr else "chemical", pert_id=pert_id, pert_name=f"{'KO' if crispr else 'drug'}{p}",
             cell_line=cells[cell], dose=None if crispr else float([1, 10][j % 2]), dose_unit="" if crispr else "uM", time=float([6, 24][(j // 2) % 2]), time_unit="h",
             batch=f"PLATE{j % 5}", n_replicates=3 + j % 2, n_controls=12,
+            target_gene=KNOCKOUT_TARGETS[p % len(KNOCKOUT_TARGETS)] if crispr else "",
+            pert_moa="" if crispr else MOAS[p % len(MOAS)][0], pert_targets="" if crispr else MOAS[p % len(MOAS)][1],
         ))
     Signature.objects.bulk_create(sigs)
     write_store(data_dir / "releases" / name, gene_ids, [s.sig_id for s in sigs], cd, logfc, symbols=[g.symbol for g in in_store])

@@ -129,7 +129,7 @@ def test_table_rows_escape_signature_metadata(client, world):
     Signature.objects.filter(release=world.release, sig_id=first.sig_id).update(pert_name='<b>"x"</b> & y', dose_unit="<i>")
     cache.clear()  # a served release's rows never change; this test edits them, so the cached page goes
     html = client.get(reverse("search:gene", args=["STAT3"]), {"limit": 5}).content.decode()
-    assert "<td title=\"%s\">&lt;b&gt;&quot;x&quot;&lt;/b&gt; &amp; y</td>" % first.sig_id in html
+    assert f'title="{first.sig_id}">&lt;b&gt;&quot;x&quot;&lt;/b&gt; &amp; y</' in html
     assert "<b>" not in html and "<i>" not in html
 
 
@@ -143,3 +143,21 @@ def test_page_api_and_download_say_what_the_values_are_and_what_produced_them(cl
     inferred = client.get("/genes/SFRP2/download.csv").content.decode().splitlines()[0]
     assert "inferred by CMap from the landmarks" in inferred and "controls all; gamma 1; min replicates 2" in inferred
     assert "not among the model's output genes" in client.get("/api/genes/NOTOUT1/").json()["status_note"]
+
+
+def test_knockouts_link_to_their_gene_mark_the_queried_gene_itself_and_compounds_show_their_mechanism(client, world):
+    r = client.get(reverse("search:gene", args=["TP53"]), {"type": ["crispr", "chemical"], "limit": 20})
+    html = r.content.decode()
+    hits = [h for s in r.context["sections"] for hl in s["lists"] for h in hl.hits]
+    knockouts = [h for h in hits if h.signature.pert_type == "crispr"]
+    assert knockouts and all(h.self_target == (h.signature.target_gene == "TP53") for h in knockouts)
+    assert any(h.self_target for h in knockouts), "the world knocks TP53 out in some signatures"
+    assert not any(h.self_target for h in hits if h.signature.pert_type == "chemical")
+    assert 'class="target-gene" href="/genes/MYC/"' in html and "self: the target" in html
+    assert "MEK inhibitor · MAP2K1, MAP2K2" in html
+    api = client.get("/api/genes/TP53/signatures/", {"type": "crispr", "limit": 20}).json()["results"]
+    assert {(h["target_gene"], h["self_target"]) for h in api} >= {("TP53", True), ("MYC", False)}
+    rows = client.get("/genes/TP53/download.tsv", {"type": "crispr", "direction": "up", "limit": 20}).content.decode().splitlines()
+    header = rows[1].split("\t")
+    flagged = {r.split("\t")[header.index("target_gene")]: r.split("\t")[header.index("self_target")] for r in rows[2:]}
+    assert flagged.get("TP53", "yes") == "yes" and all(v == "no" for k, v in flagged.items() if k != "TP53")

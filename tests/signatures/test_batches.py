@@ -105,7 +105,7 @@ def _knockouts(target_column=False):
 @pytest.mark.parametrize("target_column", [False, True], ids=["pert_iname names the gene", "target_gene column"])
 def test_sibling_reagents_of_one_gene_are_never_each_others_controls(target_column):
     meta = _knockouts(target_column)
-    (batch,) = plan_batches(meta).batches
+    (batch,) = plan_batches(meta, controls="all").batches
     by_pert = {g.pert_id: set(batch.controls_of(g).tolist()) for g in batch.groups}
     sgrna = meta["pert_id"].to_numpy()
     tp53 = set(meta.index[np.isin(sgrna, ["XPR-TP53-1", "XPR-TP53-2"])])
@@ -123,5 +123,30 @@ def test_a_batch_of_one_perturbagen_has_nothing_to_compare_with():
 def test_missing_columns_and_bad_options_are_named():
     with pytest.raises(BatchError, match="missing rna_plate"):
         plan_batches(_meta(_plate("P_{X}")).drop(columns=["rna_plate"]))
-    with pytest.raises(BatchError, match="controls must be one of all, vehicle, found 'dmso'"):
+    with pytest.raises(BatchError, match="controls must be one of auto, all, vehicle, found 'dmso'"):
         plan_batches(_meta(_plate("P_{X}")), controls="dmso")
+
+
+def test_groups_carry_their_target_gene_and_plans_survive_json():
+    import json
+
+    from signatures.batches import batch_from_dict, batch_to_dict
+
+    for meta in (_knockouts(), _meta(_plate("P_{X}"))):
+        (batch,) = plan_batches(meta, controls="all").batches
+        text = json.dumps(batch_to_dict(batch), allow_nan=False)  # PostgreSQL's JSON has no NaN
+        again = batch_from_dict(json.loads(text))
+        assert [(g.sig_id, g.target_gene, g.controls.tolist()) for g in again.groups] == [(g.sig_id, g.target_gene, g.controls.tolist()) for g in batch.groups]
+    (batch,) = plan_batches(_knockouts(), controls="all").batches
+    assert {g.pert_id: g.target_gene for g in batch.groups} == {"XPR-TP53-1": "TP53", "XPR-TP53-2": "TP53", "XPR-MYC-1": "MYC"}
+
+
+def test_auto_uses_vehicle_controls_where_a_batch_has_enough_of_them():
+    from signatures.batches import AUTO_MIN_VEHICLES
+
+    few = plan_batches(_meta(_plate("P_{X}")))  # 3 DMSO profiles
+    assert AUTO_MIN_VEHICLES > 3 and few.batches[0].controls == "all" and few.batches[0].control_positions is None
+    many = plan_batches(_knockouts())  # 6 empty-vector profiles
+    (batch,) = many.batches
+    assert batch.controls == "vehicle" and len(batch.control_positions) == AUTO_MIN_VEHICLES
+    assert all(batch.n_controls(g) == AUTO_MIN_VEHICLES for g in batch.groups)

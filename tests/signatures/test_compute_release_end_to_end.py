@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from conversion.formats import open_matrix
-from signatures.batches import compute_batch, plan_batches
+from signatures.batches import AUTO_MIN_VEHICLES, compute_batch, plan_batches
 from signatures.models import GeneTopEntry, Release, ReleaseStatus, Signature, SignatureBatch
 from signatures.store import open_store
 from tests.signatures.factories import tiny_l1000_dataset
@@ -48,7 +48,11 @@ def test_compute_signatures_prints_the_release_and_writes_everything(tiny_world)
             np.testing.assert_allclose(got_cd, cd[i], atol=1e-6)
             np.testing.assert_allclose(got_fc, logfc[i], atol=1e-5)
             pert_ids = meta["pert_id"].astype(str).to_numpy()[batch.positions]
-            assert s.n_replicates == 3 and s.n_controls == int((pert_ids != group.pert_id).sum())
+            vehicles = meta["pert_type"].astype(str).str.startswith(("ctl_vehicle", "ctl_vector")).to_numpy()[batch.positions]
+            # The default ("auto") takes vehicle controls where the batch has enough of them, and says so per signature.
+            expected = int(vehicles.sum()) if vehicles.sum() >= AUTO_MIN_VEHICLES else int((pert_ids != group.pert_id).sum())
+            assert s.controls == ("vehicle" if vehicles.sum() >= AUTO_MIN_VEHICLES else "all")
+            assert s.n_replicates == 3 and s.n_controls == expected
 
 
 def test_index_rows_agree_with_the_gene_major_store(tiny_world):

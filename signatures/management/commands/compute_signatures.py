@@ -5,6 +5,7 @@ from conversion.models import Dataset
 from l1kweb.celery import app as celery_app
 from l1kweb.jobs import JobStateError
 from signatures import compute
+from signatures.batches import CONTROL_MODES, DEFAULT_CONTROLS
 from signatures.models import Release, Signature
 
 
@@ -17,7 +18,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("dataset", help="Name of a registered dataset (RNA-seq-like or L1000 Level 3).")
-        parser.add_argument("--controls", choices=["all", "vehicle"], default="all", help="all: every other profile of the batch (published pipelines); vehicle: only ctl_vehicle/ctl_vector profiles.")
+        parser.add_argument("--controls", choices=list(CONTROL_MODES), default=DEFAULT_CONTROLS, help="auto (default): vehicle controls where a batch has at least AUTO_MIN_VEHICLES of them, else all; all: every profile of the batch but the perturbagen's own and its target gene's; vehicle: only ctl_vehicle/ctl_vector profiles.")
         parser.add_argument("--min-replicates", type=int, default=2, help="Smallest treatment group computed (default 2; 1 for single-plate data).")
         parser.add_argument("--gamma", type=float, default=1.0, help="CD shrinkage, 1 = none (default).")
         parser.add_argument("--release", default=None, help="Name of the new release (default: <dataset>-<timestamp>).")
