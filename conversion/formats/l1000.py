@@ -43,6 +43,30 @@ _MISSING = {"-666", "-666.0", "", "nan", "NaN", "NA", "na", "None"}
 
 _ID_COLUMNS = ("inst_id", "sample_id")
 
+# Every spelling of a dose or time unit met in L1000 releases, mapped to the one
+# the project writes. `\xb5` and `\xc2\xb5` are the micro sign read as latin-1
+# from UTF-8 files; keys are compared after stripping spaces and lower-casing.
+UNIT_SPELLINGS = {
+    "um": "uM", "\u00b5m": "uM", "\u00c2\u00b5m": "uM", "\u03bcm": "uM", "micromolar": "uM",
+    "nm": "nM", "nanomolar": "nM",
+    "mm": "mM",
+    "pm": "pM",
+    "ng/ml": "ng/mL", "ng/\u00b5l": "ng/uL", "ng/ul": "ng/uL",
+    "ug/ml": "ug/mL", "\u00b5g/ml": "ug/mL", "\u00c2\u00b5g/ml": "ug/mL",
+    "ul": "uL", "\u00b5l": "uL", "\u00c2\u00b5l": "uL",
+    "h": "h", "hr": "h", "hrs": "h", "hour": "h", "hours": "h",
+    "m": "min", "min": "min", "mins": "min", "minutes": "min",
+    "d": "d", "day": "d", "days": "d",
+}
+_UNIT_LOOKUP = {spelling.lower(): unit for spelling, unit in UNIT_SPELLINGS.items()}
+
+
+def normalise_unit(unit):
+    """The project's spelling of a dose or time unit (UNIT_SPELLINGS); an unknown unit is kept as given, a missing one stays None."""
+    if unit is None:
+        return None
+    return _UNIT_LOOKUP.get(str(unit).replace(" ", "").lower(), str(unit))
+
 # The replicate token of a plate name: `_X<n>`, then the end or a '.'/'_'
 # suffix (the bead batch `_B19`, `.A2_B29`, `_B3_DUO52HI53LO`, ...).
 _REPLICATE_TOKEN = re.compile(r"_X\d+(?=$|[._])")
@@ -111,6 +135,8 @@ def normalise_profile_metadata(meta: pd.DataFrame, *, path="metadata", ids=None)
             values = out[column].astype(object)
             missing = values.isna() | values.astype(str).isin(_MISSING)
             out[column] = values.astype(str).astype(object).where(~missing, None)
+    for column in ("pert_dose_unit", "pert_time_unit"):
+        out[column] = out[column].map(normalise_unit).astype(object)
     out["pert_dose"] = pd.to_numeric(out["pert_dose"], errors="coerce").astype(float)
     out["pert_time"] = pd.to_numeric(out["pert_time"], errors="coerce").astype(float)
     out.loc[out["pert_dose"] == -666, "pert_dose"] = np.nan
