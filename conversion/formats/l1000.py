@@ -55,7 +55,7 @@ UNIT_SPELLINGS = {
     "ug/ml": "ug/mL", "\u00b5g/ml": "ug/mL", "\u00c2\u00b5g/ml": "ug/mL",
     "ul": "uL", "\u00b5l": "uL", "\u00c2\u00b5l": "uL",
     "h": "h", "hr": "h", "hrs": "h", "hour": "h", "hours": "h",
-    "m": "min", "min": "min", "mins": "min", "minutes": "min",
+    "min": "min", "mins": "min", "minutes": "min",  # never "m": lower-cased, molar "M" would read as minutes
     "d": "d", "day": "d", "days": "d",
 }
 _UNIT_LOOKUP = {spelling.lower(): unit for spelling, unit in UNIT_SPELLINGS.items()}

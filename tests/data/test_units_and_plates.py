@@ -14,7 +14,7 @@ from conversion.formats.l1000 import batch_of_plate, normalise_profile_metadata
         ("ng/mL", "ng/mL"), ("ng/ml", "ng/mL"), ("ng/\u00b5L", "ng/uL"),
         ("\u00b5L", "uL"), ("ul", "uL"),
         ("h", "h"), ("hr", "h"), ("hours", "h"), ("HRS", "h"),
-        ("m", "min"), ("days", "d"),
+        ("min", "min"), ("days", "d"), ("M", "M"),  # molar stays molar: "m" is not read as minutes
         ("furlongs", "furlongs"),
     ],
 )
