@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from search import lookup, stores
+from search.mechanisms import list_enrichment
 from search.perturbagens import group_by_perturbagen
 from search.query import TYPE_LABELS, BadParameter, parse_params, release_facets, run_lists, signature_rows
 from search.response_cache import active_release, cached_api
@@ -31,6 +32,7 @@ from search.serializers import (
     GeneDetailSerializer,
     GeneLookupQuerySerializer,
     GeneLookupSerializer,
+    GeneMechanismsSerializer,
     GenePerturbagensSerializer,
     GeneSignaturesSerializer,
     PertTypeCountSerializer,
@@ -169,6 +171,20 @@ class GenePerturbagensView(APIView):
             raise StoreUnavailable(stores.unavailable(release, exc)) from None
         return Response(GenePerturbagensSerializer({
             "gene": gene, "release": release, "query": replace(params, types=hl.pert_types), "count": len(groups), "results": groups,
+        }).data)
+
+
+class GeneMechanismsView(APIView):
+    """Mechanisms of action and targets over-represented among the compounds of one result list (the signatures endpoint's parameters)."""
+
+    @extend_schema(parameters=[SearchQuerySerializer], responses=documented(GeneMechanismsSerializer, 400, 404, 429, 503))
+    @cached_api
+    def get(self, request, symbol):
+        release, gene, params, hl = _search(request, symbol)
+        n = len({h.signature.pert_id for h in hl.hits if h.signature.pert_type == "chemical"})
+        return Response(GeneMechanismsSerializer({
+            "gene": gene, "release": release, "query": replace(params, types=hl.pert_types), "n_compounds": n,
+            "moa": list_enrichment(release, hl, "moa"), "target": list_enrichment(release, hl, "target"),
         }).data)
 
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("genes/<str:symbol>/", api.GeneDetailView.as_view(), name="api-gene"),
     path("genes/<str:symbol>/signatures/", api.GeneSignaturesView.as_view(), name="api-gene-signatures"),
     path("genes/<str:symbol>/perturbagens/", api.GenePerturbagensView.as_view(), name="api-gene-perturbagens"),
+    path("genes/<str:symbol>/mechanisms/", api.GeneMechanismsView.as_view(), name="api-gene-mechanisms"),
     path("signatures/<str:sig_id>/", api.SignatureDetailView.as_view(), name="api-signature"),
     path("cell-lines/", api.CellLineListView.as_view(), name="api-cell-lines"),
     path("perturbation-types/", api.PertTypeListView.as_view(), name="api-pert-types"),

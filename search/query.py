@@ -267,6 +267,7 @@ class HitList:
     total_exact: bool = True  # False when only the top lists were read and they were full
     hits: list[Hit] = field(default_factory=list)
     perturbagens: list = field(default_factory=list)  # search.perturbagens.PerturbagenGroup, filled for pages
+    mechanisms: list = field(default_factory=list)  # search.enrichment.TermEnrichment of its compounds' MOAs, filled for pages
 
     @property
     def has_next(self) -> bool:

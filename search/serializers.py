@@ -403,6 +403,30 @@ class GenePerturbagensSerializer(serializers.Serializer):
     results = PerturbagenGroupSerializer(many=True)
 
 
+class TermEnrichmentSerializer(serializers.Serializer):
+    """One annotation term among a list's compounds against every compound of the release (search.enrichment)."""
+
+    term = serializers.CharField()
+    listed = serializers.IntegerField(help_text="Listed compounds with the term.")
+    n_listed = serializers.IntegerField(help_text="Compounds in the list.")
+    background = serializers.IntegerField(help_text="Compounds of the release with the term.")
+    n_background = serializers.IntegerField(help_text="Compounds of the release.")
+    fold = serializers.FloatField(help_text="The term's share of the list over its share of the release.")
+    p_value = serializers.FloatField(help_text="One-sided Fisher exact test (over-representation).")
+    fdr = serializers.FloatField(help_text="Benjamini-Hochberg over the terms tested for this list.")
+    enriched = serializers.BooleanField(help_text="FDR <= 0.05 and at least 2 listed compounds.")
+    perturbagens = serializers.ListField(child=serializers.CharField(), help_text="The listed compounds (pert_id) with the term.")
+
+
+class GeneMechanismsSerializer(serializers.Serializer):
+    gene = GeneSerializer()
+    release = ReleaseSerializer()
+    query = QueryEchoSerializer()
+    n_compounds = serializers.IntegerField(help_text="Compounds among the list's hits.")
+    moa = TermEnrichmentSerializer(many=True)
+    target = TermEnrichmentSerializer(many=True)
+
+
 class CellLineCountSerializer(serializers.Serializer):
     name = serializers.CharField()
     n_signatures = serializers.IntegerField()

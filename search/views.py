@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from search import demo_status, downloads, lookup, plots, provenance, stores
+from search.mechanisms import list_enrichment
 from search.perturbagens import group_by_perturbagen
 from search.response_cache import active_release, cached_page
 from search.throttling import DownloadThrottle, PageThrottle, throttled
@@ -113,6 +114,7 @@ def gene_page(request, symbol):
         params, facets, sections, hit_lists = _run(request, gene, release, download=False)
         for hl, groups in zip(hit_lists, group_by_perturbagen(release, gene, params, hit_lists)):
             hl.perturbagens = groups
+            hl.mechanisms = [t for t in list_enrichment(release, hl, "moa") if t.enriched][:5]
     except BadParameter as exc:
         context["error"] = exc.message
         context["facets"] = release_facets(release)

@@ -1,0 +1,31 @@
+"""A list's mechanism enrichment on the page and in the API equals a hypergeometric test recomputed here (scipy)."""
+
+import pytest
+from scipy.stats import hypergeom
+
+from tests.search.factories import MOAS
+
+
+def test_api_mechanisms_equal_an_independent_hypergeometric_test(client, world):
+    body = client.get("/api/genes/TP53/mechanisms/", {"type": "chemical", "direction": "down", "limit": 20}).json()
+    hits = client.get("/api/genes/TP53/signatures/", {"type": "chemical", "direction": "down", "limit": 20}).json()["results"]
+    listed = list(dict.fromkeys(h["pert_id"] for h in hits))
+    compounds = {s.pert_id: {t for t in s.pert_moa.split("|") if t} for s in world.signatures if s.pert_type == "chemical"}
+    assert body["n_compounds"] == len(listed)
+    terms = {t for p in listed for t in compounds[p]}
+    assert {r["term"] for r in body["moa"]} == terms and terms
+    for r in body["moa"]:
+        k = sum(r["term"] in compounds[p] for p in listed)
+        big_k = sum(r["term"] in t for t in compounds.values())
+        assert (r["listed"], r["n_listed"], r["background"], r["n_background"]) == (k, len(listed), big_k, len(compounds))
+        assert r["p_value"] == pytest.approx(hypergeom(len(compounds), big_k, len(listed)).sf(k - 1), rel=1e-9)
+    assert {r["term"] for r in body["target"]} == {t for p in listed for s in world.signatures if s.pert_id == p for t in s.pert_targets.split("|") if t}
+
+
+def test_an_enriched_mechanism_shows_on_the_page(client, world, monkeypatch):
+    from search import enrichment
+
+    monkeypatch.setattr(enrichment, "FDR_THRESHOLD", 1.0)  # this small world has no term below 0.05: show every term with 2+ compounds
+    html = client.get("/genes/TP53/", {"type": "chemical", "limit": 20}).content.decode()
+    assert 'id="mechanisms-chemical-up"' in html
+    assert any(f">{moa}" in html for moa, _ in MOAS if moa and "|" not in moa)
