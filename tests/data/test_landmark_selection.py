@@ -43,6 +43,8 @@ def test_the_real_plate_holds_all_978_landmarks_of_the_reference_list():
         ("XPR009_U251MG.311_96H_X2_B30", "XPR009_U251MG.311_96H"),
         ("REP.A001_A549_24H_X12_B31", "REP.A001_A549_24H"),
         ("SYN001_A375_24H_X3", "SYN001_A375_24H"),
+        ("REP.A001_A375_24H_X3_B22", "REP.A001_A375_24H"),
+        ("KDA004_HT29_96H_X1", "KDA004_HT29_96H"),
         # No replicate token: the plate is its own batch; an X inside a word is not one.
         ("PCLB003_PC3_24H", "PCLB003_PC3_24H"),
         ("XPR011_HEK293T_96H", "XPR011_HEK293T_96H"),

@@ -1,9 +1,9 @@
-"""Dose/time unit spellings become one unit at import; plate names map to their batch."""
+"""Dose/time unit spellings become one unit at import (plate names: tests/data/test_landmark_selection.py)."""
 
 import pandas as pd
 import pytest
 
-from conversion.formats.l1000 import batch_of_plate, normalise_profile_metadata
+from conversion.formats.l1000 import normalise_profile_metadata
 
 
 @pytest.mark.parametrize(
@@ -31,19 +31,3 @@ def test_missing_unit_stays_missing():
     assert out["pert_dose_unit"].isna().all()
     assert out["pert_time_unit"].isna().iloc[0] and out["pert_time_unit"].iloc[1] == "h"
 
-
-@pytest.mark.parametrize(
-    "plate, batch",
-    [
-        ("DIVR.BASE003_NCIH522_24H_X1.A2_B29", "DIVR.BASE003_NCIH522_24H"),
-        ("LJP005_A375_24H_X1_B19", "LJP005_A375_24H"),
-        ("LJP005_A375_24H_X2_B19", "LJP005_A375_24H"),
-        ("CPC006_A549_6H_X1_B3_DUO52HI53LO", "CPC006_A549_6H"),
-        ("REP.A001_A375_24H_X3_B22", "REP.A001_A375_24H"),
-        ("KDA004_HT29_96H_X1", "KDA004_HT29_96H"),
-        ("PLATE_WITHOUT_REPLICATE", "PLATE_WITHOUT_REPLICATE"),
-        ("ABC_X1Y_24H", "ABC_X1Y_24H"),
-    ],
-)
-def test_batch_of_plate(plate, batch):
-    assert batch_of_plate(plate) == batch
