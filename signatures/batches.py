@@ -271,7 +271,7 @@ def _unit(value) -> str:
 def _uncomputable(batch: Batch) -> str:
     """Why no signature can be computed in this batch, or "" if it can."""
     if not batch.groups:
-        return "no treatment group with enough replicates"
+        return "no treatment group with enough replicates and profiles to compare with"
     if batch.control_positions is not None:
         if len(batch.control_positions) == 0:
             return "no vehicle or vector controls"
