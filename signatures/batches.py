@@ -247,8 +247,7 @@ def genetic_targets(meta: pd.DataFrame) -> pd.Series:
     genetic = meta["pert_type"].fillna("").astype(str).str.startswith(GENETIC_TYPES)
     named = meta["target_gene"] if "target_gene" in meta.columns else pd.Series(None, index=meta.index, dtype=object)
     target = named.astype(object).where(named.notna(), meta["pert_iname"].astype(object))
-    target = target.where(target.notna(), None)
-    return target.where(genetic, None).map(lambda t: None if t is None or (isinstance(t, float) and math.isnan(t)) else str(t).strip().upper() or None)
+    return target.where(genetic, None).map(lambda t: _text(t).strip().upper() or None)
 
 
 def _controls_in_all_mode(rows: pd.DataFrame, first: pd.Series) -> np.ndarray:
