@@ -38,6 +38,14 @@ the batch is still computed once and each signature gets the
 eigendecomposition of its own sub-matrix; a group whose controls are all the
 other profiles uses the batch's shared one.
 
+A gene with no variance among a signature's samples (the model outputs it
+as a constant, e.g. clipped to 0 across a cell line) has no direction: the
+reference gives it a coefficient that comes only from the z-scoring shift of
+the other genes, an artefact a user would read as a finding. Its coefficient
+is NaN (``constant_genes``); the other genes' coefficients are the
+reference's, unchanged (the vector is normalised before the NaNs are set, so
+it has unit length over all genes as the reference's has).
+
 Imports numpy only; tested against a straightforward per-signature
 implementation of the reference algorithm.
 """
@@ -50,6 +58,8 @@ import numpy as np
 
 # Components whose own explained-variance ratio is at most this are dropped (reference: 0.001).
 VARIANCE_RATIO_CUTOFF = 0.001
+# A gene whose values among a signature's samples span at most this (log2 units) is constant there.
+CONSTANT_RANGE = 1e-6
 
 
 class CDError(ValueError):
@@ -66,6 +76,12 @@ def zscore_samples(X: np.ndarray) -> np.ndarray:
     std = X.std(axis=1, keepdims=True)
     std[std == 0] = 1.0
     return (X - mean) / std
+
+
+def constant_genes(X: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """bool (genes,): genes whose values over `rows` of X (all rows when None) span at most CONSTANT_RANGE."""
+    sub = X if rows is None else X[rows]
+    return (sub.max(axis=0) - sub.min(axis=0)) <= CONSTANT_RANGE
 
 
 def _weights(n: int, treated: np.ndarray, controls: np.ndarray) -> np.ndarray:
@@ -195,4 +211,29 @@ def characteristic_direction_batch(
     norms = np.linalg.norm(B, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     out[:] = B / norms
+    _blank_constant_genes(X, groups, out, control_rows=control_rows, own=own)
     return out
+
+
+def _blank_constant_genes(X: np.ndarray, groups, out: np.ndarray, *, control_rows, own) -> None:
+    """Set NaN where a gene is constant over a group's samples (the group and its controls)."""
+    if own is None:
+        controls = X[control_rows]
+        control_low, control_high = controls.min(axis=0), controls.max(axis=0)
+        for i, g in enumerate(groups):
+            sub = X[g]
+            spread = np.maximum(sub.max(axis=0), control_high) - np.minimum(sub.min(axis=0), control_low)
+            out[i, spread <= CONSTANT_RANGE] = np.nan
+        return
+    # A gene constant over a sample set of s rows has one value at least s times
+    # in the batch: sorted per gene, some s consecutive values are equal. Only
+    # those genes (the clipped ones, typically few) are checked per group.
+    n = X.shape[0]
+    smallest = min(len(g) + len(c) for g, c in zip(groups, own))
+    ordered = np.sort(X, axis=0)
+    candidates = np.flatnonzero(((ordered[smallest - 1 :] - ordered[: n - smallest + 1]) <= CONSTANT_RANGE).any(axis=0))
+    if len(candidates) == 0:
+        return
+    sub = X[:, candidates]
+    for i, (g, c) in enumerate(zip(groups, own)):
+        out[i, candidates[constant_genes(sub, np.concatenate([g, c]))]] = np.nan

@@ -9,7 +9,9 @@ A store is a directory holding three files:
   one signature's values in one read (``read_signature``).
 - ``gene_major.h5``: the same values transposed, (n_genes, n_signatures), in
   contiguous layout, plus ``rank_up``: each gene's rank inside each signature
-  by CD (1 = the signature's most positive coefficient). One gene's values
+  by CD (1 = the signature's most positive coefficient; 0 where the gene has
+  no coefficient, NaN in ``cd``: ``ranks_up``), and ``n_without_cd``: per
+  gene, the number of signatures in which it has none. One gene's values
   across all signatures are one contiguous byte range, so the search reads a
   gene with a single read per dataset (``read_gene``). Contiguous layout rather
   than HDF5 chunks: a chunk per gene row would be rewritten once per signature
@@ -71,13 +73,20 @@ def ranks_up(cd: np.ndarray) -> np.ndarray:
     """Each gene's rank inside each signature by CD, descending: (k, n_genes) -> int32 (k, n_genes).
 
     Rank 1 is the largest coefficient; ties are broken by gene position
-    (stable sort) so ranks are a permutation of 1..n_genes in every row.
+    (stable sort). A gene without a coefficient (NaN: constant among the
+    signature's samples, signatures.cd) has rank 0, "no rank", and is placed
+    between the positive and the negative coefficients while the others are
+    ranked, so a positive coefficient's rank counts only larger ones and a
+    negative one's down rank ``n_genes + 1 - rank_up`` only smaller ones.
+    Without NaNs the ranks are a permutation of 1..n_genes in every row.
     """
     cd = np.asarray(cd)
-    order = np.argsort(-cd, axis=1, kind="stable")  # (k, n_genes): gene positions, best first
+    missing = np.isnan(cd)
+    order = np.argsort(-np.where(missing, 0, cd), axis=1, kind="stable")  # (k, n_genes): gene positions, best first
     ranks = np.empty(cd.shape, dtype=np.int32)
     positions = np.broadcast_to(np.arange(1, cd.shape[1] + 1, dtype=np.int32), cd.shape)
     np.put_along_axis(ranks, order, positions, axis=1)
+    ranks[missing] = 0
     return ranks
 
 
@@ -114,6 +123,7 @@ class StoreWriter:
         self.symbols = [str(s) for s in symbols] if symbols is not None else [str(g) for g in genes]
         self.n_signatures = int(n_signatures)
         self._written = np.zeros(self.n_signatures, dtype=bool)
+        self._without_cd = np.zeros(len(genes), dtype=np.int64)
         self._sig_ids: list[str] = [""] * self.n_signatures
         self._open = False
 
@@ -162,6 +172,7 @@ class StoreWriter:
         self._gm_cd[:, start : start + k] = cd.T
         self._gm_logfc[:, start : start + k] = logfc.T
         self._gm_rank[:, start : start + k] = ranks_up(cd).T
+        self._without_cd += np.isnan(cd).sum(axis=0)
         self._sig_ids[start : start + k] = [str(s) for s in sig_ids]
         self._written[start : start + k] = True
 
@@ -176,6 +187,7 @@ class StoreWriter:
             return
         try:
             self._gm.create_dataset("sig_ids", data=_as_bytes(self._sig_ids) if self._sig_ids else np.array([], dtype="S1"))
+            self._gm.create_dataset("n_without_cd", data=self._without_cd.astype(np.int32))
             self._gm.close()
             for out in self._gctx.values():
                 out.close()
@@ -276,6 +288,13 @@ class SignatureStore:
         """One gene's CD, log2FC and rank across all signatures (one contiguous row per dataset)."""
         i = self.gene_position(entrez_id)
         return GeneValues(cd=self._gm["cd"][i], logfc=self._gm["logfc"][i], rank_up=self._gm["rank_up"][i])
+
+    def signatures_without_cd(self, entrez_id) -> int:
+        """In how many signatures the gene has no CD (constant among the signature's samples)."""
+        i = self.gene_position(entrez_id)
+        if "n_without_cd" in self._gm:
+            return int(self._gm["n_without_cd"][i])
+        return int(np.isnan(self._gm["cd"][i]).sum())  # a store written before the count was kept
 
     def read_gene_block(self, start: int, stop: int, runs=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Genes start..stop-1: cd, logfc, rank_up, each (stop-start, signatures).
