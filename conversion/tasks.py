@@ -147,10 +147,12 @@ def train_job(job: TrainingJob) -> dict:
         max_rnaseq=job.max_rnaseq, seed=job.seed, device=job.device, progress=progress, say=job.append_log,
     )
     if job.paired_l1000_path and job.paired_rnaseq_path:
-        from conversion.translator.evaluate import evaluate_bundle, load_paired_for_bundle
+        from conversion.translator.evaluate import evaluate_bundle, gene_reliability, load_paired_for_bundle
 
         _, x, truth = load_paired_for_bundle(bundle, path(job.paired_l1000_path), path(job.paired_rnaseq_path))
-        bundle.metrics = evaluate_bundle(bundle, x, truth)["summary"]
+        result = evaluate_bundle(bundle, x, truth)
+        bundle.metrics = result["summary"]
+        bundle.reliability = gene_reliability(result, paired_set=f"{Path(job.paired_l1000_path).name} + {Path(job.paired_rnaseq_path).name} (log2)")
         bundle.save(job.bundle_file)
         s = bundle.metrics["all_genes"]["two-step model"]
         job.append_log(f"Paired evaluation: sample PCC {s['sample_pcc']['median']:.3f}, gene PCC {s['gene_pcc']['median']:.3f} (medians).")

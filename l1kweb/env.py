@@ -5,6 +5,7 @@ it expected, so a misconfigured deployment stops at start-up instead of
 misbehaving later.
 """
 
+import math
 import os
 import re
 from pathlib import Path
@@ -44,6 +45,19 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
         raise EnvError(f"{name} must be an integer, but is {raw!r}.") from None
     if minimum is not None and value < minimum:
         raise EnvError(f"{name} must be at least {minimum}, but is {value}.")
+    return value
+
+
+def env_float(name: str, default: float, *, minimum: float | None = None, maximum: float | None = None) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise EnvError(f"{name} must be a number, but is {raw!r}.") from None
+    if not math.isfinite(value) or (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise EnvError(f"{name} must be a number between {minimum} and {maximum}, but is {raw!r}.")
     return value
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from l1kweb.env import env_bool, env_int, env_list, env_path, env_rate, env_str, env_url
+from l1kweb.env import env_bool, env_float, env_int, env_list, env_path, env_rate, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -192,6 +192,8 @@ REST_FRAMEWORK = {
 # search.response_cache: results are immutable per release, so responses are cached and revalidated by ETag.
 RESPONSE_CACHE_MAX_AGE = env_int("RESPONSE_CACHE_MAX_AGE", 60, minimum=0)  # seconds a browser or proxy may reuse a response unasked
 RESPONSE_CACHE_TIMEOUT = env_int("RESPONSE_CACHE_TIMEOUT", 3600, minimum=1)  # seconds a response stays in the server's cache
+# Genes the model predicts with a gene-wise Pearson r below this on its paired evaluation carry a warning (search.provenance).
+RELIABILITY_WARNING_BELOW = env_float("RELIABILITY_WARNING_BELOW", 0.3, minimum=-1.0, maximum=1.0)
 RESPONSE_CACHE_MAX_BYTES = env_int("RESPONSE_CACHE_MAX_BYTES", 4 * 1024 * 1024, minimum=0)  # larger responses are not stored
 SPECTACULAR_SETTINGS = {
     "TITLE": "l1kweb API",

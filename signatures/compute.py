@@ -440,9 +440,39 @@ def merge(release: Release, *, progress=None) -> int:
             if open_chunk is not None:
                 open_chunk[1].close()
     _load_signatures(release, plan, [(bi, g) for bi, _, g in groups])
-    Release.objects.filter(pk=release.pk).update(status=ReleaseStatus.COMPLETE, n_signatures=n, n_genes=len(entrez), completed_at=timezone.now(), index_built=False)
+    reliability, conversion = _load_model_evaluation(release)
+    Release.objects.filter(pk=release.pk).update(
+        status=ReleaseStatus.COMPLETE, n_signatures=n, n_genes=len(entrez), completed_at=timezone.now(), index_built=False,
+        reliability=reliability, conversion=conversion,
+    )
     release.refresh_from_db()
     return n
+
+
+def _load_model_evaluation(release: Release) -> tuple[dict, dict]:
+    """Copy into the release what its model and its profiles say about themselves, so the release keeps
+    it whatever happens to the model later: the per-gene reliability the model's bundle recorded
+    (GeneReliability rows; evaluate_translator) and how the profiles were converted (device, precision).
+    Returns (Release.reliability, Release.conversion)."""
+    from conversion.translator.bundle import read_reliability
+    from conversion.translator.infer import read_conversion_description
+    from signatures.models import GeneReliability
+
+    dataset = release.dataset
+    conversion = read_conversion_description(dataset.file)
+    translator = dataset.translator
+    recorded = read_reliability(translator.file) if translator is not None and translator.file.is_file() else {}
+    with transaction.atomic():
+        GeneReliability.objects.filter(release=release).delete()
+        if not recorded:
+            return {}, conversion
+        rows = (
+            (release.pk, int(e), float(p), float(r))
+            for e, p, r in zip(recorded["entrez_ids"], recorded["pcc"], recorded["rmse"])
+        )
+        copy_rows(GeneReliability, ("release_id", "entrez_id", "pcc", "rmse"), rows)
+    source = {k: recorded[k] for k in ("n_samples", "paired_set", "evaluated_at") if k in recorded}
+    return {**source, "model": f"{translator.name} {translator.version}", "n_genes": len(recorded["entrez_ids"])}, conversion
 
 
 SIGNATURE_COLUMNS = (

@@ -39,6 +39,12 @@ class Release(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     activated_at = models.DateTimeField(null=True, blank=True)
+    reliability = models.JSONField(
+        default=dict, blank=True,
+        help_text="Where the per-gene reliability (GeneReliability) came from: the model's paired evaluation "
+        "(paired set, number of samples, when), copied when the release was merged; empty when the model had none.",
+    )
+    conversion = models.JSONField(default=dict, blank=True, help_text="How its profiles were converted: device, compute precision, stored dtype.")
 
     class Meta:
         ordering = ["-created_at"]
@@ -176,6 +182,19 @@ class GeneTopEntry(models.Model):
             # search.query unfiltered result page: one gene's lists in the active release.
             models.Index(fields=["release", "gene", "pert_type", "direction"], name="topentry_lookup"),
         ]
+
+
+class GeneReliability(models.Model):
+    """How well the release's model predicts one gene: gene-wise Pearson r on paired L1000/RNA-seq samples
+    (conversion.translator.evaluate), as the model's bundle recorded it when the release was merged."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="gene_reliability")
+    entrez_id = models.IntegerField()
+    pcc = models.FloatField(help_text="Pearson correlation of predicted and measured expression across the paired samples.")
+    rmse = models.FloatField(null=True, blank=True, help_text="Root mean squared error (log2 units) across the paired samples.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["release", "entrez_id"], name="gene_reliability_unique")]
 
 
 class JobStage(models.TextChoices):

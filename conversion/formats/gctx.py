@@ -190,7 +190,7 @@ class GctxWriter:
     deleted and `path` is left as it was.
     """
 
-    def __init__(self, path, row_ids, n_cols: int, *, row_meta: pd.DataFrame | None = None, dtype="float32"):
+    def __init__(self, path, row_ids, n_cols: int, *, row_meta: pd.DataFrame | None = None, dtype="float32", attrs: dict[str, str] | None = None):
         self.path = Path(path)
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.dtype("float32"), np.dtype("float16"), np.dtype("float64")):
@@ -208,6 +208,8 @@ class GctxWriter:
         self._closed = False
         try:
             self._h5.attrs["version"] = np.bytes_(VERSION)
+            for name, value in (attrs or {}).items():  # file-level text attributes beside CMap's `version`
+                self._h5.attrs[name] = np.bytes_(str(value).encode("utf-8"))
             chunk_cols = max(1, min(self.n_cols, CHUNK_BYTES // max(1, n_rows * self.dtype.itemsize)))
             self._matrix = self._h5.create_dataset(
                 MATRIX, shape=(self.n_cols, n_rows), dtype=self.dtype, chunks=(chunk_cols, max(1, n_rows)) if self.n_cols and n_rows else None

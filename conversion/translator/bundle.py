@@ -12,6 +12,9 @@ A bundle is a `torch.save`d dict of plain types and tensors (so it loads with
     quantile_reference         (n_ranks,) sorted log2(count+1) RNA-seq reference
     baselines                  ratio_scale (n_in,), linear (n_in+1, n_out), gene_mean (n_out,)
     training, metrics          description of the training data; evaluation results
+    reliability                optional: per output gene, Pearson r (and RMSE) of the
+                               two-step model on a paired L1000/RNA-seq set, with the
+                               set's description (evaluate_translator records it)
     versions                   torch / numpy / l1kweb versions that wrote it
 
 F and the discriminators are needed only for training and live in the training
@@ -32,6 +35,7 @@ from .device import resolve_device
 
 FORMAT = "l1kweb-translator"
 FORMAT_VERSION = 1
+RELIABILITY_ARRAYS = ("pcc", "rmse")  # per output gene, in output order
 
 
 class BundleError(ValueError):
@@ -53,6 +57,7 @@ class Bundle:
     training: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     versions: dict = field(default_factory=dict)
+    reliability: dict = field(default_factory=dict)  # {"pcc": (n_out,), "rmse": (n_out,), "n_samples", "paired_set", "evaluated_at"}
 
     def __post_init__(self):
         self.device = torch.device("cpu")
@@ -116,6 +121,9 @@ class Bundle:
             "training": self.training,
             "metrics": self.metrics,
             "versions": self.versions or current_versions(),
+            "reliability": {
+                k: torch.as_tensor(np.asarray(v, dtype=np.float32)) if k in RELIABILITY_ARRAYS else v for k, v in self.reliability.items()
+            },
         }
 
     def save(self, path: str | Path) -> Path:
@@ -135,6 +143,23 @@ def current_versions() -> dict:
     except PackageNotFoundError:
         l1kweb = "unknown"
     return {"torch": str(torch.__version__), "numpy": str(np.__version__), "l1kweb": l1kweb, "bundle_format": FORMAT_VERSION}
+
+
+def read_reliability(path: str | Path) -> dict:
+    """A bundle's recorded per-gene reliability with its output genes, without building the networks:
+    {"entrez_ids": [...], "pcc": (n_out,), "rmse": (n_out,), "n_samples", "paired_set", "evaluated_at"}, or {}."""
+    try:
+        data = torch.load(Path(path), map_location="cpu", weights_only=True, mmap=True)
+    except Exception as exc:  # torch raises several unrelated types for a corrupt or foreign file
+        raise BundleError(f"Model bundle {path} could not be read as a translator bundle: {exc}") from exc
+    stored = data.get("reliability") if isinstance(data, dict) else None
+    if not stored:
+        return {}
+    out = {k: v.numpy().copy() if k in RELIABILITY_ARRAYS else v for k, v in stored.items()}
+    out["entrez_ids"] = list(data["output_entrez_ids"])
+    if len(out["pcc"]) != len(out["entrez_ids"]):
+        raise BundleError(f"Model bundle {path} is inconsistent: its reliability lists {len(out['pcc'])} genes but the model outputs {len(out['entrez_ids'])}.")
+    return out
 
 
 def load_bundle(path: str | Path, *, device: str | torch.device = "cpu") -> Bundle:
@@ -183,5 +208,8 @@ def load_bundle(path: str | Path, *, device: str | torch.device = "cpu") -> Bund
         training=data.get("training", {}),
         metrics=data.get("metrics", {}),
         versions=data.get("versions", {}),
+        reliability={k: v.numpy() if k in RELIABILITY_ARRAYS else v for k, v in data.get("reliability", {}).items()},
     )
+    if bundle.reliability and len(bundle.reliability.get("pcc", ())) != n_out:
+        raise BundleError(f"Model bundle {path} is inconsistent: its reliability lists {len(bundle.reliability['pcc'])} genes but the model outputs {n_out}.")
     return bundle.to(device)

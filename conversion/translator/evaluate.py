@@ -154,6 +154,21 @@ def evaluate_bundle(bundle, l1000: np.ndarray, truth_all: np.ndarray, *, seed: i
     return result
 
 
+def gene_reliability(result: dict, *, paired_set: str) -> dict:
+    """The two-step model's gene-wise PCC and RMSE from an `evaluate_bundle` result, as a bundle keeps them
+    (Bundle.reliability: arrays in the bundle's output gene order, with what they were measured on)."""
+    from datetime import datetime, timezone
+
+    per_gene = result["per_gene"]["all_genes"]["two-step model"]
+    return {
+        "pcc": np.asarray(per_gene["pcc"], dtype=np.float32),
+        "rmse": np.asarray(per_gene["rmse"], dtype=np.float32),
+        "n_samples": int(result["summary"]["n_samples"]),
+        "paired_set": paired_set,
+        "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
 def load_paired_for_bundle(bundle, l1000_path, rnaseq_path, *, rnaseq_values: str = "log2") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Read a GTEx-style paired set in the bundle's gene order: (sample_ids, l1000 (n, n_in), truth (n, n_out)).
 

@@ -35,6 +35,7 @@ ChunkProgress = Callable[[int, int], None]
 # Profiles per forward pass. On the CPU, batches beyond a few hundred only add
 # cache misses on the (batch, 23,614) activations; on a GPU, large batches fill it.
 DEFAULT_BATCH = {"cpu": 512, "cuda": 16384}
+CONVERSION_ATTR = "l1kweb_conversion"  # root attribute of a converted GCTX: conversion_description as JSON
 
 
 def parts_dir(out_path: str | Path) -> Path:
@@ -157,6 +158,36 @@ def convert_file(
     }
 
 
+def conversion_description(bundle: Bundle, dtype) -> dict:
+    """What produced a converted file's values: model, device, the precision the network ran in, the stored dtype.
+
+    On CUDA the network runs under bfloat16 autocast (Bundle._run); on the CPU in float32.
+    """
+    return {
+        "model_version": bundle.version,
+        "device": bundle.device.type,
+        "compute_precision": "bf16" if bundle.device.type == "cuda" else "fp32",
+        "stored_as": np.dtype(dtype).name,
+    }
+
+
+def read_conversion_description(path: str | Path) -> dict:
+    """The conversion_description a converted GCTX carries ({} for any other matrix file)."""
+    import h5py
+
+    path = Path(path)
+    if path.suffix.lower() != ".gctx" or not path.is_file():
+        return {}
+    try:
+        with h5py.File(path, "r") as f:
+            raw = f.attrs.get(CONVERSION_ATTR)
+    except OSError:
+        return {}
+    if raw is None:
+        return {}
+    return json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else str(raw))
+
+
 def _assemble(bundle: Bundle, reader, directory: Path, out_path: Path, *, n_chunks: int, chunk_size: int, dtype) -> None:
     """Stream the part files into the final GCTX, one chunk in memory at a time."""
     from conversion.formats.gctx import GctxWriter
@@ -164,7 +195,8 @@ def _assemble(bundle: Bundle, reader, directory: Path, out_path: Path, *, n_chun
     n_cols = reader.shape[0]
     col_meta = reader.col_meta
     carry_meta = col_meta is not None and len(col_meta.columns) > 0
-    with GctxWriter(out_path, bundle.output_entrez_ids, n_cols, row_meta=_output_row_meta(bundle), dtype=np.dtype(dtype).name) as writer:
+    attrs = {CONVERSION_ATTR: json.dumps(conversion_description(bundle, dtype))}
+    with GctxWriter(out_path, bundle.output_entrez_ids, n_cols, row_meta=_output_row_meta(bundle), dtype=np.dtype(dtype).name, attrs=attrs) as writer:
         for index in range(n_chunks):
             lo, hi = index * chunk_size, min((index + 1) * chunk_size, n_cols)
             block = np.load(_part(directory, index), mmap_mode="r")

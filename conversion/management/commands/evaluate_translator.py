@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+import pandas as pd
+
 from django.core.management.base import BaseCommand, CommandError
 
 from conversion.files import atomic_path
@@ -10,7 +12,7 @@ from conversion.formats import FormatError
 from conversion.models import TranslatorModel
 from l1kweb.paths import stored_data_path
 from conversion.translator.bundle import BundleError, load_bundle
-from conversion.translator.evaluate import evaluate_bundle, load_paired_for_bundle
+from conversion.translator.evaluate import evaluate_bundle, gene_reliability, load_paired_for_bundle
 from conversion.translator.report import write_report
 
 
@@ -18,7 +20,9 @@ class Command(BaseCommand):
     help = (
         "Score BUNDLE on paired L1000/RNA-seq profiles of the same samples (GEO GSE92743-style): sample-wise PCC, Spearman "
         "and RMSE at the landmark step (model vs ratio scaling vs raw L1000) and over all genes (two-step model vs linear "
-        "regression vs training mean vs random pairs), gene-wise PCC and RMSE. Writes DIR/metrics.json and DIR/report.html."
+        "regression vs training mean vs random pairs), gene-wise PCC and RMSE. Writes DIR/metrics.json, DIR/report.html and "
+        "DIR/gene_reliability.tsv, and records the gene-wise PCC in the bundle (unless --no-record): releases computed from "
+        "its conversions show it next to every gene."
     )
 
     def add_arguments(self, parser):
@@ -30,8 +34,10 @@ class Command(BaseCommand):
                             help="Scale of the RNA-seq file: log2(count+1) (default), raw counts, or already quantile-normalised.")
         parser.add_argument("--seed", type=int, default=0, help="Seed of the random pairing baseline.")
         parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+        parser.add_argument("--no-record", dest="record", action="store_false",
+                            help="Leave the bundle as it is (by default the per-gene reliability is written into it).")
 
-    def handle(self, *args, bundle, l1000, rnaseq, out, rnaseq_values, seed, device, **options):
+    def handle(self, *args, bundle, l1000, rnaseq, out, rnaseq_values, seed, device, record=True, **options):
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         try:
@@ -45,6 +51,15 @@ class Command(BaseCommand):
             tmp.write_text(json.dumps(metrics, indent=1))
         write_report(result, out / "report.html", title=f"Translator {model.version}: paired evaluation",
                      description=f"Bundle {bundle}; paired set {l1000} + {rnaseq} ({rnaseq_values}).")
+        reliability = gene_reliability(result, paired_set=f"{Path(l1000).name} + {Path(rnaseq).name} ({rnaseq_values})")
+        with atomic_path(out / "gene_reliability.tsv") as tmp:
+            pd.DataFrame(
+                {"entrez_id": model.output_entrez_ids, "symbol": model.output_symbols, "pcc": reliability["pcc"], "rmse": reliability["rmse"]}
+            ).to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+        if record:
+            model.metrics, model.reliability = metrics, reliability
+            model.save(bundle)
+            self.stdout.write(f"Recorded the gene-wise PCC of {len(reliability['pcc'])} genes ({reliability['n_samples']} paired samples) in {bundle}.")
         registered = TranslatorModel.objects.filter(path=stored_data_path(bundle)).update(metrics=metrics)
         self._print(result["summary"])
         self.stdout.write(f"Wrote {out / 'metrics.json'} and {out / 'report.html'}" + (" and updated the model registry." if registered else "."))
