@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 from search import lookup, stores
 from search.mechanisms import list_enrichment
 from search.perturbagens import group_by_perturbagen
+from search.provenance import gene_in_release
 from search.query import TYPE_LABELS, BadParameter, parse_params, release_facets, run_lists, signature_rows
 from search.response_cache import active_release, cached_api
 from search.serializers import (
@@ -106,6 +107,14 @@ def _search(request, symbol, *, pert_types=None, direction=None, default_limit=A
     return release, gene, params, hl
 
 
+def _about(release, gene):
+    """The gene's status, reliability and CD coverage in the release (search.provenance)."""
+    try:
+        return gene_in_release(release, gene)
+    except StoreError as exc:
+        raise StoreUnavailable(stores.unavailable(release, exc)) from None
+
+
 # ---------------------------------------------------------------------------
 # Views.
 
@@ -147,6 +156,7 @@ class GeneSignaturesView(APIView):
         return Response(GeneSignaturesSerializer({
             "gene": gene,
             "release": release,
+            "gene_in_release": _about(release, gene),
             "query": replace(params, types=hl.pert_types),
             "source": hl.source,
             "total": hl.total,
@@ -170,7 +180,7 @@ class GenePerturbagensView(APIView):
         except StoreError as exc:
             raise StoreUnavailable(stores.unavailable(release, exc)) from None
         return Response(GenePerturbagensSerializer({
-            "gene": gene, "release": release, "query": replace(params, types=hl.pert_types), "count": len(groups), "results": groups,
+            "gene": gene, "release": release, "gene_in_release": _about(release, gene), "query": replace(params, types=hl.pert_types), "count": len(groups), "results": groups,
         }).data)
 
 
@@ -183,7 +193,7 @@ class GeneMechanismsView(APIView):
         release, gene, params, hl = _search(request, symbol)
         n = len({h.signature.pert_id for h in hl.hits if h.signature.pert_type == "chemical"})
         return Response(GeneMechanismsSerializer({
-            "gene": gene, "release": release, "query": replace(params, types=hl.pert_types), "n_compounds": n,
+            "gene": gene, "release": release, "gene_in_release": _about(release, gene), "query": replace(params, types=hl.pert_types), "n_compounds": n,
             "moa": list_enrichment(release, hl, "moa"), "target": list_enrichment(release, hl, "target"),
         }).data)
 

@@ -1,7 +1,9 @@
 """Result tables as TSV, CSV or Excel: every column, and a first line naming release, model and query.
 
-Two tables: the hits (`COLUMNS`, one row per signature) and the hits grouped
-by perturbagen (`PERTURBAGEN_COLUMNS`, one row per perturbagen of a list).
+Three tables: the hits (`COLUMNS`, one row per signature), the hits grouped
+by perturbagen (`PERTURBAGEN_COLUMNS`, one row per perturbagen of a list), and
+the mechanisms of action and targets tested for over-representation among
+each list's compounds (`MECHANISM_COLUMNS`, one row per term of a list).
 """
 
 from __future__ import annotations
@@ -51,6 +53,27 @@ def perturbagen_rows(hit_lists, grouped) -> list[list]:
                 g.pert_type, hl.direction, g.best_position, g.pert_id, g.pert_name, g.n_listed, g.n_signatures, g.n_agree, g.agreement,
                 g.n_cell_lines, g.n_cell_lines_agree, g.median_cd, g.median_logfc, ",".join(g.cell_lines),
             ])
+    return rows
+
+
+MECHANISM_COLUMNS = [
+    "pert_type", "direction", "annotation", "term", "listed", "n_listed", "background", "n_background", "fold",
+    "p_value", "fdr", "enriched", "perturbagens",
+]
+
+
+def mechanism_rows(hit_lists, enrichments) -> list[list]:
+    """One row per tested term of each list: enrichments holds, per list, {"moa": [...], "target": [...]} of
+    search.enrichment.TermEnrichment, in MECHANISM_COLUMNS order."""
+    rows = []
+    for hl, by_kind in zip(hit_lists, enrichments):
+        types = ",".join(hl.pert_types)
+        for kind, terms in by_kind.items():
+            for t in terms:
+                rows.append([
+                    types, hl.direction, kind, t.term, t.listed, t.n_listed, t.background, t.n_background, t.fold,
+                    t.p_value, t.fdr, t.enriched, ",".join(t.perturbagens),
+                ])
     return rows
 
 

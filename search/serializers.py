@@ -346,9 +346,33 @@ class ReleaseSerializer(serializers.Serializer):
     controls = serializers.CharField(help_text="The control profiles each signature was computed against.")
     gamma = serializers.FloatField(help_text="Shrinkage of the characteristic direction (1 = none).")
     min_replicates = serializers.IntegerField()
+    precision = serializers.CharField(help_text="The network's arithmetic when the profiles were converted: fp32, bf16, or unknown.")
+    device = serializers.CharField(help_text="Where the profiles were converted: cpu or cuda (empty when unknown).")
+    stored_as = serializers.CharField(help_text="The converted profiles' dtype on disk: float32 or float16 (empty when unknown).")
 
     def to_representation(self, release):
         return super().to_representation(release_provenance(release))
+
+
+class ReliabilitySerializer(serializers.Serializer):
+    """How well the release's model predicts the gene (search.provenance.Reliability)."""
+
+    pcc = serializers.FloatField(allow_null=True, help_text="Gene-wise Pearson r of the model on paired L1000/RNA-seq samples; null when not measured.")
+    rmse = serializers.FloatField(allow_null=True, help_text="Gene-wise RMSE (log2 units) on the same samples.")
+    n_samples = serializers.IntegerField(allow_null=True, help_text="Paired samples of the evaluation.")
+    paired_set = serializers.CharField(help_text="The paired set the model was evaluated on.")
+    threshold = serializers.FloatField(help_text="Below this r the gene carries a warning.")
+    warning = serializers.BooleanField(help_text="pcc is below threshold.")
+    note = serializers.CharField()
+
+
+class GeneInReleaseSerializer(serializers.Serializer):
+    """What to know about the gene's values before reading its hits."""
+
+    status_note = serializers.CharField()
+    reliability = ReliabilitySerializer()
+    signatures_without_cd = serializers.IntegerField(source="coverage.n_without_cd", help_text="Signatures of the release in which the gene has no CD (the model predicts it as constant among their profiles); they never list it.")
+    no_cd_note = serializers.CharField(source="coverage.note")
 
 
 class QueryEchoSerializer(serializers.Serializer):
@@ -367,6 +391,7 @@ class QueryEchoSerializer(serializers.Serializer):
 class GeneSignaturesSerializer(serializers.Serializer):
     gene = GeneSerializer()
     release = ReleaseSerializer()
+    gene_in_release = GeneInReleaseSerializer()
     query = QueryEchoSerializer()
     source = serializers.ChoiceField(choices=["index", "store"], help_text="index: precomputed top lists; store: exact over all signatures.")
     total = serializers.IntegerField()
@@ -398,6 +423,7 @@ class PerturbagenGroupSerializer(serializers.Serializer):
 class GenePerturbagensSerializer(serializers.Serializer):
     gene = GeneSerializer()
     release = ReleaseSerializer()
+    gene_in_release = GeneInReleaseSerializer()
     query = QueryEchoSerializer()
     count = serializers.IntegerField()
     results = PerturbagenGroupSerializer(many=True)
@@ -421,6 +447,7 @@ class TermEnrichmentSerializer(serializers.Serializer):
 class GeneMechanismsSerializer(serializers.Serializer):
     gene = GeneSerializer()
     release = ReleaseSerializer()
+    gene_in_release = GeneInReleaseSerializer()
     query = QueryEchoSerializer()
     n_compounds = serializers.IntegerField(help_text="Compounds among the list's hits.")
     moa = TermEnrichmentSerializer(many=True)

@@ -10,5 +10,6 @@ urlpatterns = [
     path("genes/<str:symbol>/", views.gene_page, name="gene"),
     path("genes/<str:symbol>/download.<str:fmt>", views.download, name="download"),
     path("genes/<str:symbol>/perturbagens.<str:fmt>", views.download, {"table": "perturbagens"}, name="download-perturbagens"),
+    path("genes/<str:symbol>/mechanisms.<str:fmt>", views.download, {"table": "mechanisms"}, name="download-mechanisms"),
     path("api/", include(api_urls.urlpatterns)),
 ]

@@ -111,6 +111,7 @@ def gene_page(request, symbol):
         return render(request, "search/gene.html", context, status=503)
     context["provenance"] = provenance.release_provenance(release)
     try:
+        context["about"] = provenance.gene_in_release(release, gene)
         params, facets, sections, hit_lists = _run(request, gene, release, download=False)
         for hl, groups in zip(hit_lists, group_by_perturbagen(release, gene, params, hit_lists)):
             hl.perturbagens = groups
@@ -151,7 +152,8 @@ def _point(hit, direction: str) -> dict:
 @throttled(DownloadThrottle, plain_text=True)
 @cached_page("download")
 def download(request, symbol, fmt, table="signatures"):
-    """A gene's result lists as a file: the hits (`table` "signatures") or the hits grouped by perturbagen ("perturbagens")."""
+    """A gene's result lists as a file: the hits (`table` "signatures"), the hits grouped by perturbagen ("perturbagens"),
+    or the mechanisms and targets over-represented among each list's compounds ("mechanisms")."""
     if fmt not in downloads.CONTENT_TYPES:
         raise Http404(f"Unknown download format '{fmt}'; expected tsv, csv or xlsx.")
     gene, response = _resolve_gene(request, symbol)
@@ -166,6 +168,9 @@ def download(request, symbol, fmt, table="signatures"):
         if table == "perturbagens":
             rows = downloads.perturbagen_rows(hit_lists, group_by_perturbagen(release, gene, params, hit_lists))
             body = downloads.render_table(fmt, header, downloads.PERTURBAGEN_COLUMNS, rows, sheet="perturbagens")
+        elif table == "mechanisms":
+            enrichments = [{kind: list_enrichment(release, hl, kind) for kind in ("moa", "target")} for hl in hit_lists]
+            body = downloads.render_table(fmt, header, downloads.MECHANISM_COLUMNS, downloads.mechanism_rows(hit_lists, enrichments), sheet="mechanisms")
         else:
             body = downloads.render(fmt, header, hit_lists)
     except BadParameter as exc:

@@ -8,10 +8,13 @@ import re
 
 import pandas as pd
 import pytest
+from scipy.stats import pearsonr
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from conversion.models import Dataset, TranslatorModel
+from conversion.translator.bundle import load_bundle
+from conversion.translator.evaluate import load_paired_for_bundle
 from signatures.models import Release
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -23,7 +26,7 @@ def test_demo_builds_every_stage_serves_a_planted_gene_and_a_rerun_rebuilds_noth
     out = capsys.readouterr().out
     assert "The demo is ready" in out
     table = out[out.index("Demo steps ("):]
-    for step in ("synthetic world", "gene registry", "L1000 dataset", "translator training", "conversion", "signatures, index, activation", "total"):
+    for step in ("synthetic world", "gene registry", "L1000 dataset", "translator training", "translator evaluation", "conversion", "signatures, index, activation", "total"):
         assert re.search(rf"^  {re.escape(step)} +\d+\.\d s$", table, re.M), (step, table)
     assert not (data_dir / "demo" / "demo-status.json").exists()  # the home page no longer says it is building
 
@@ -52,10 +55,24 @@ def test_demo_builds_every_stage_serves_a_planted_gene_and_a_rerun_rebuilds_noth
     assert page.status_code == 200
     assert b'class="demo-banner"' in page.content  # the release is marked synthetic, whatever the settings
 
+    # The gene's reliability on the page, in the API and in the download is the model's Pearson r on the
+    # world's paired set, recomputed here with scipy from the bundle's own predictions.
+    symbol = effects.iloc[0].symbol
+    bundle = load_bundle(TranslatorModel.active().file)
+    _, x, truth = load_paired_for_bundle(bundle, world["gtex_l1000"], world["gtex_rnaseq"])
+    j = bundle.output_symbols.index(symbol)
+    expected = pearsonr(bundle.predict(x)[:, j], truth[:, j])[0]
+    api = client.get(f"/api/genes/{symbol}/signatures/").json()["gene_in_release"]["reliability"]
+    assert api["pcc"] == pytest.approx(expected, abs=1e-4) and api["n_samples"] == len(x)
+    shown = f"is predicted with r = {expected:.2f} on paired L1000/RNA-seq samples (n = {len(x)}"
+    assert shown in page.content.decode()
+    assert shown in client.get(f"/genes/{symbol}/download.tsv").content.decode().splitlines()[0]
+    assert release.conversion["compute_precision"] == "fp32" and release.conversion["device"] == "cpu"
+
 
     call_command("demo", size="tiny")
     out = capsys.readouterr().out
-    assert out.count("already built, skipped") == 6
+    assert out.count("already built, skipped") == 7
     assert re.search(r"^  translator training +\d+\.\d s  \(already built\)$", out, re.M)
     assert Release.objects.count() == 1 and Release.active().pk == release.pk
     assert TranslatorModel.objects.count() == 1

@@ -16,12 +16,16 @@ import numpy as np
 
 from conversion.models import Dataset, DatasetKind
 from conversion.models import AliasKind, Gene, GeneAlias, GeneStatus
-from signatures.models import CellLine, GeneTopEntry, Release, ReleaseStatus, Signature
+from signatures.models import CellLine, GeneReliability, GeneTopEntry, Release, ReleaseStatus, Signature
 from signatures.store import write_store
 
 CELL_LINES = ["A375", "A549", "MCF7", "PC3"]
 KNOCKOUT_TARGETS = ["TP53", "MYC", "STAT3", "BRCA1"]  # the gene knocked out by CRISPR signature j: j // 3 mod 4 (one perturbagen per signature)
 MOAS = [("MEK inhibitor", "MAP2K1|MAP2K2"), ("HDAC inhibitor", "HDAC1"), ("", ""), ("CDK inhibitor|Tubulin inhibitor", "CDK2")]
+# Gene-wise Pearson r of the release's model on its paired evaluation (signatures.GeneReliability); MYC is below the warning level.
+RELIABILITY = {"STAT3": 0.82, "SFRP2": 0.55, "TP53": 0.71, "CDKN1A": 0.64, "PTGS2": 0.41, "STAT1": 0.38, "STAT4": 0.33, "IL6": 0.47, "MYC": 0.12, "BRCA1": 0.36}
+PAIRED_SET = {"n_samples": 40, "paired_set": "gtex_l1000.gctx + gtex_rnaseq.gctx (log2)", "evaluated_at": "2026-12-01T10:00:00+00:00"}
+CONVERSION = {"model_version": "1.0", "device": "cpu", "compute_precision": "fp32", "stored_as": "float32"}
 GENES = [
     # entrez, symbol, status, in_model_output
     (6774, "STAT3", GeneStatus.LANDMARK, True),
@@ -64,8 +68,14 @@ def make_genes() -> dict[str, Gene]:
 
 
 def gene_ranks_up(cd: np.ndarray) -> np.ndarray:
-    """1 + the number of genes with a larger coefficient in the same signature: (n_sigs, n_genes)."""
-    return 1 + (cd[:, None, :] > cd[:, :, None]).sum(axis=2)
+    """1 + the number of genes with a larger coefficient in the same signature: (n_sigs, n_genes).
+
+    A gene without a coefficient (NaN) has rank 0 and counts, for the others, as a coefficient of 0.
+    """
+    filled = np.nan_to_num(cd, nan=0.0)
+    below = (filled[:, None, :] > filled[:, :, None]).sum(axis=2)
+    ties = (filled[:, None, :] == filled[:, :, None]) & (np.arange(cd.shape[1])[None, None, :] < np.arange(cd.shape[1])[None, :, None])
+    return np.where(np.isnan(cd), 0, 1 + below + ties.sum(axis=2))
 
 
 def reference_list(cd, logfc, rank_up, columns, n_genes, *, direction, metric):
@@ -80,8 +90,9 @@ def reference_list(cd, logfc, rank_up, columns, n_genes, *, direction, metric):
     return [c for _, c in sorted(items)]
 
 
-def make_release(data_dir, *, n_sigs=60, top_n=8, seed=0, name="r1", active=True, genes=None, n_perturbagens=None) -> World:
-    """`n_perturbagens`: signature j is of perturbagen j mod n_perturbagens (default: one perturbagen per signature)."""
+def make_release(data_dir, *, n_sigs=60, top_n=8, seed=0, name="r1", active=True, genes=None, n_perturbagens=None, constant_gene=None) -> World:
+    """`n_perturbagens`: signature j is of perturbagen j mod n_perturbagens (default: one perturbagen per signature).
+    `constant_gene`: a symbol the model predicts as constant in every other signature (no CD there, log2FC 0)."""
     genes = genes or make_genes()
     rng = np.random.default_rng(seed)
     in_store = [g for g in genes.values() if g.in_model_output]
@@ -91,11 +102,16 @@ def make_release(data_dir, *, n_sigs=60, top_n=8, seed=0, name="r1", active=True
     cd /= np.linalg.norm(cd, axis=1, keepdims=True)
     # log2FC mostly agrees with CD in sign; about one in six disagrees (discordant).
     logfc = (cd * rng.uniform(2, 6, size=cd.shape) + rng.normal(0, 0.3, size=cd.shape)).astype(np.float32)
+    if constant_gene is not None:
+        gi = [g.symbol for g in in_store].index(constant_gene)
+        cd[::2, gi], logfc[::2, gi] = np.nan, 0.0
     dataset = Dataset.objects.create(name=f"ds-{name}", kind=DatasetKind.RNASEQ_LIKE, path=f"{name}.gctx", n_profiles=n_sigs * 3, n_genes=n_genes)
     release = Release.objects.create(
         name=name, dataset=dataset, status=ReleaseStatus.COMPLETE, is_active=active, directory=f"releases/{name}", model_version="two-step 1.0 (tiny)",
         n_signatures=n_sigs, n_genes=n_genes, index_built=True, params={"top_n": top_n},
+        reliability={**PAIRED_SET, "model": "two-step 1.0", "n_genes": len(in_store)}, conversion=CONVERSION,
     )
+    GeneReliability.objects.bulk_create([GeneReliability(release=release, entrez_id=g.entrez_id, pcc=RELIABILITY[g.symbol], rmse=1.0) for g in in_store])
     cells = {c: CellLine.objects.get_or_create(name=c)[0] for c in CELL_LINES}
     sigs = []
     for j in range(n_sigs):

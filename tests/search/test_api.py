@@ -42,7 +42,10 @@ def test_signatures_are_ranked_as_the_reference_and_page_with_next_links(client,
     cols = [s.column for s in world.signatures if s.pert_type == "chemical"]
     expected = reference_list(world.cd[:, gi], world.logfc[:, gi], gene_ranks_up(world.cd)[:, gi], cols, len(world.gene_ids), direction="down", metric="logfc")
     assert body["source"] == "index" and body["count"] == 3
-    assert body["release"] == {"name": "r1", "model_version": "two-step 1.0 (tiny)", "dataset": "ds-r1", "controls": "all", "gamma": 1.0, "min_replicates": 2}
+    assert body["release"] == {
+        "name": "r1", "model_version": "two-step 1.0 (tiny)", "dataset": "ds-r1", "controls": "all", "gamma": 1.0, "min_replicates": 2,
+        "precision": "fp32", "device": "cpu", "stored_as": "float32",
+    }
     assert body["query"] == {"type": ["chemical"], "direction": "down", "metric": "logfc", "cell_line": [], "dose": None, "time": None, "limit": 3, "offset": 0}
     assert set(body["results"][0]) == HIT_FIELDS
     sig_by_id = {s.sig_id: s.column for s in world.signatures}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.search.factories import make_release
+from tests.search.factories import MOAS, make_release
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -89,6 +89,18 @@ def test_type_pick_filter_plot_highlight_and_download(live_server, live_world, b
     text = csv_file.read_text()
     assert text.startswith("# l1kweb release r1;") and "cell_line=A549" in text.splitlines()[0]
     assert len(text.splitlines()) > 2
+
+    # How far to trust the gene, and what each perturbagen is, are visible beside the hits.
+    note = browser.find_element(By.ID, "gene-reliability")
+    assert note.is_displayed() and note.text.startswith("STAT3 is predicted with r = 0.82 on paired L1000/RNA-seq samples (n = 40;")
+    moas = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#section-chemical .moa") if e.is_displayed()]
+    known = {f"{moa.replace('|', ', ')} · {targets.replace('|', ', ')}" for moa, targets in MOAS if moa}
+    assert moas and set(moas) <= known, moas
+    link = next(a for a in browser.find_elements(By.CSS_SELECTOR, "#section-crispr a.target-gene") if a.is_displayed())
+    target = link.get_attribute("href").rstrip("/").rsplit("/", 1)[1]
+    link.click()
+    _wait(lambda: browser.current_url.startswith(f"{live_server.url}/genes/{target}/"), what="the knocked-out gene's page")
+    assert browser.find_element(By.TAG_NAME, "h1").text.startswith(target)
 
     # Everything above ran under the site's Content-Security-Policy: nothing was blocked.
     blocked = [entry["message"] for entry in browser.get_log("browser") if "Content Security Policy" in entry["message"]]

@@ -17,8 +17,10 @@ def test_tsv_has_the_header_line_columns_and_all_rows_of_the_top_lists(client, w
     assert 'filename="l1kweb_STAT3_r1.tsv"' in r["Content-Disposition"]
     lines = r.content.decode().splitlines()
     assert lines[0] == (
-        "# l1kweb release r1; model two-step 1.0 (tiny); dataset ds-r1; controls all; gamma 1; min replicates 2; "
-        "query gene=STAT3 (Entrez 6774; measured by L1000; values shown are the model's RNA-seq-like predictions) type=all direction=up,down metric=rank offset=0 limit=100"
+        "# l1kweb release r1; model two-step 1.0 (tiny); precision fp32 on cpu, stored as float32; dataset ds-r1; controls all; gamma 1; min replicates 2; "
+        "query gene=STAT3 (Entrez 6774; measured by L1000; values shown are the model's RNA-seq-like predictions; "
+        "is predicted with r = 0.82 on paired L1000/RNA-seq samples (n = 40; gtex_l1000.gctx + gtex_rnaseq.gctx (log2))) "
+        "type=all direction=up,down metric=rank offset=0 limit=100"
     )
     rows = list(csv.DictReader(io.StringIO("\n".join(lines[1:])), delimiter="\t"))
     assert list(rows[0]) == COLUMNS
@@ -36,7 +38,12 @@ def test_tsv_has_the_header_line_columns_and_all_rows_of_the_top_lists(client, w
 def test_csv_follows_the_filters_in_the_query_string(client, world):
     r = client.get("/genes/MYC/download.csv", {"cell_line": "A549", "type": "chemical", "direction": "up", "limit": 5})
     lines = r.content.decode().splitlines()
-    assert lines[0].endswith("query gene=MYC (Entrez 4609; measured by L1000; values shown are the model's RNA-seq-like predictions) type=chemical direction=up metric=cd cell_line=A549 offset=0 limit=5")
+    assert lines[0].endswith(
+        "query gene=MYC (Entrez 4609; measured by L1000; values shown are the model's RNA-seq-like predictions; "
+        "is predicted with r = 0.12 on paired L1000/RNA-seq samples (n = 40; gtex_l1000.gctx + gtex_rnaseq.gctx (log2)); "
+        "below 0.30, the level under which this site warns: its values are weakly predicted, treat its hits with caution) "
+        "type=chemical direction=up metric=cd cell_line=A549 offset=0 limit=5"
+    )
     rows = list(csv.DictReader(io.StringIO("\n".join(lines[1:]))))
     assert rows and len(rows) <= 5 and {r["cell_line"] for r in rows} == {"A549"}
     assert {r["discordant"] for r in rows} <= {"yes", "no"}

@@ -76,7 +76,7 @@ def test_volcano_points_are_the_table_rows_coloured_by_concordance(client, world
 
 def test_page_reads_the_top_lists_in_a_fixed_number_of_queries(client, world, django_assert_max_num_queries):
     client.get(reverse("search:gene", args=["STAT3"]))  # warms the facet cache
-    with django_assert_max_num_queries(4):  # release, gene, top-list rows, the listed perturbagens' signatures
+    with django_assert_max_num_queries(5):  # release, gene, its reliability, top-list rows, the listed perturbagens' signatures
         r = client.get(reverse("search:gene", args=["STAT3"]), {"metric": "rank", "limit": 5})
     assert all(hl.source == "index" for s in r.context["sections"] for hl in s["lists"])
     assert r.status_code == 200
@@ -84,7 +84,7 @@ def test_page_reads_the_top_lists_in_a_fixed_number_of_queries(client, world, dj
 
 def test_filtered_page_costs_a_fixed_number_of_queries(client, world, django_assert_max_num_queries):
     client.get(reverse("search:gene", args=["STAT3"]))
-    with django_assert_max_num_queries(5):  # release, gene, matching columns, their metadata, the listed perturbagens' signatures
+    with django_assert_max_num_queries(6):  # release, gene, its reliability, matching columns, their metadata, the listed perturbagens' signatures
         r = client.get(reverse("search:gene", args=["STAT3"]), {"cell_line": ["A549", "MCF7"], "limit": 200})
     assert r.status_code == 200
 
@@ -139,7 +139,10 @@ def test_page_api_and_download_say_what_the_values_are_and_what_produced_them(cl
     assert "controls all, gamma 1, at least 2 replicates" in page
     landmark = client.get("/api/genes/STAT3/signatures/").json()
     assert landmark["gene"]["status_note"] == "measured by L1000; values shown are the model's RNA-seq-like predictions"
-    assert landmark["release"] == {"name": "r1", "model_version": "two-step 1.0 (tiny)", "dataset": "ds-r1", "controls": "all", "gamma": 1.0, "min_replicates": 2}
+    assert landmark["release"] == {
+        "name": "r1", "model_version": "two-step 1.0 (tiny)", "dataset": "ds-r1", "controls": "all", "gamma": 1.0, "min_replicates": 2,
+        "precision": "fp32", "device": "cpu", "stored_as": "float32",
+    }
     inferred = client.get("/genes/SFRP2/download.csv").content.decode().splitlines()[0]
     assert "inferred by CMap from the landmarks" in inferred and "controls all; gamma 1; min replicates 2" in inferred
     assert "not among the model's output genes" in client.get("/api/genes/NOTOUT1/").json()["status_note"]

@@ -1,8 +1,12 @@
 """A list's mechanism enrichment on the page and in the API equals a hypergeometric test recomputed here (scipy)."""
 
+import csv
+import io
+
 import pytest
 from scipy.stats import hypergeom
 
+from search.downloads import MECHANISM_COLUMNS
 from tests.search.factories import MOAS
 
 
@@ -29,3 +33,19 @@ def test_an_enriched_mechanism_shows_on_the_page(client, world, monkeypatch):
     html = client.get("/genes/TP53/", {"type": "chemical", "limit": 20}).content.decode()
     assert 'id="mechanisms-chemical-up"' in html
     assert any(f">{moa}" in html for moa, _ in MOAS if moa and "|" not in moa)
+
+
+def test_the_mechanisms_download_holds_every_tested_term_of_each_list(client, world):
+    query = {"type": "chemical", "direction": "down", "limit": 20}
+    api = client.get("/api/genes/TP53/mechanisms/", query).json()
+    response = client.get("/genes/TP53/mechanisms.tsv", query)
+    assert response.status_code == 200 and 'filename="l1kweb_TP53_r1_mechanisms.tsv"' in response["Content-Disposition"]
+    lines = response.content.decode().splitlines()
+    assert lines[0].startswith("# l1kweb release r1;") and "is predicted with r = 0.71" in lines[0]
+    rows = list(csv.DictReader(io.StringIO("\n".join(lines[1:])), delimiter="\t"))
+    assert list(rows[0]) == MECHANISM_COLUMNS
+    for kind in ("moa", "target"):
+        got = {(r["term"], int(r["listed"]), int(r["background"]), float(r["p_value"])) for r in rows if r["annotation"] == kind}
+        expected = {(t["term"], t["listed"], t["background"], float(f"{t['p_value']:.6g}")) for t in api[kind]}
+        assert got == expected and got
+    assert {(r["pert_type"], r["direction"]) for r in rows} == {("chemical", "down")}

@@ -1,10 +1,14 @@
 import json
 
+import numpy as np
+import pandas as pd
 import pytest
+from scipy.stats import pearsonr
 from django.core.management import CommandError, call_command
 
 from conversion.models import TranslatorModel
 from conversion.translator.bundle import load_bundle
+from conversion.translator.evaluate import load_paired_for_bundle
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -45,6 +49,18 @@ def test_train_translator_writes_a_bundle_that_evaluate_translator_scores(tiny_w
     assert len(html) > 1_000_000 and "<script src=" not in html
     model.refresh_from_db()
     assert model.metrics["n_samples"] == 120
+
+    # The gene-wise PCC is recorded in the bundle and in gene_reliability.tsv, and equals scipy's
+    # Pearson r of the bundle's predictions against the paired RNA-seq, gene by gene.
+    recorded = load_bundle(out).reliability
+    assert recorded["n_samples"] == 120 and recorded["paired_set"] == "gtex_l1000.gctx + gtex_rnaseq.gctx (log2)"
+    _, x, truth = load_paired_for_bundle(bundle, tiny_world["gtex_l1000"], tiny_world["gtex_rnaseq"])
+    predicted = bundle.predict(x)
+    expected = np.array([pearsonr(predicted[:, j], truth[:, j])[0] if np.ptp(predicted[:, j]) > 0 and np.ptp(truth[:, j]) > 0 else 0.0 for j in range(truth.shape[1])])
+    np.testing.assert_allclose(recorded["pcc"], expected, atol=1e-4)
+    table = pd.read_csv(report_dir / "gene_reliability.tsv", sep="\t")
+    assert table["entrez_id"].astype(str).tolist() == bundle.output_entrez_ids
+    np.testing.assert_allclose(table["pcc"], expected, atol=1e-4)
     assert "the model's gene-wise PCC beats linear regression" in capsys.readouterr().out
 
 

@@ -70,6 +70,8 @@ class Command(BaseCommand):
                 l1000 = self._l1000_dataset(world)
             with self._timed("translator training"):
                 translator = self._translator(world, size, seed, opts)
+            with self._timed("translator evaluation"):
+                self._evaluation(world, translator)
             with self._timed("conversion"):
                 converted = self._conversion(l1000, translator)
             with self._timed("signatures, index, activation"):
@@ -82,7 +84,7 @@ class Command(BaseCommand):
 
     # --- progress --------------------------------------------------------
 
-    STEPS = ("synthetic world", "gene registry", "L1000 dataset", "translator training", "conversion", "signatures, index, activation")
+    STEPS = ("synthetic world", "gene registry", "L1000 dataset", "translator training", "translator evaluation", "conversion", "signatures, index, activation")
 
     @contextmanager
     def _timed(self, name: str):
@@ -166,6 +168,17 @@ class Command(BaseCommand):
             register=name, activate=True, **extra,
         )
         return TranslatorModel.objects.filter(name=name).order_by("-created_at").first()
+
+    def _evaluation(self, world: dict, translator: TranslatorModel) -> None:
+        """Score the translator on the world's paired set; the bundle then carries each gene's reliability,
+        which the release copies and every gene page shows."""
+        from conversion.translator.bundle import read_reliability
+
+        if read_reliability(translator.file):
+            self._skip(f"paired evaluation of {translator}")
+            return
+        self._step(f"Evaluating {translator} on the paired L1000/RNA-seq set")
+        call_command("evaluate_translator", str(translator.file), l1000=world["gtex_l1000"], rnaseq=world["gtex_rnaseq"], out=str(self.root / "evaluation"))
 
     def _conversion(self, l1000: Dataset, translator: TranslatorModel) -> Dataset:
         name = f"{self.prefix}-rnaseq-like"
