@@ -15,7 +15,8 @@ from conversion.formats.errors import FormatError, MissingGenesError
 
 # The per-profile metadata columns every registered dataset carries, in order.
 # `pert_type` keeps the raw L1000 value (trt_cp, trt_xpr, ctl_vehicle, ctl_vector...);
-# `rna_plate` is `det_plate` for LINCS Phase II and 2020 files. The last four were
+# `rna_plate` is `det_plate` for LINCS Phase II files and where the 2020 instinfo leaves
+# it empty (_DETECTION_FIELDS). The last four were
 # added for the 2020 release (tables written before lack them: load_metadata fills NaN):
 # `qc_pass` "1"/"0" (None where the release has no QC flag, as GEO's), `target_gene` the
 # symbol of the gene a genetic perturbation is aimed at, `pert_targets` and `pert_moa`
@@ -51,8 +52,8 @@ _ALIASES = {
 # Phase II GCTX column metadata have both. There det_plate is the profile's plate (its
 # sample_id is `<det_plate>:<det_well>`) and rna_plate is often empty; where rna_plate
 # has a value it is det_plate without the bead batch (LJP005_A375_24H_X1 for
-# LJP005_A375_24H_X1_B19), the same batch (batch_of_plate), and it is kept as it was
-# before the 2020 release was read. So det_* fills the rows where rna_* is missing.
+# LJP005_A375_24H_X1_B19), which is the same batch (batch_of_plate), and it is kept, as
+# it always was. So det_* fills only the rows where rna_* is missing.
 _DETECTION_FIELDS = (("det_plate", "rna_plate"), ("det_well", "rna_well"))
 
 # L1000 pert_type prefixes of perturbations aimed at one gene (trt_sh.cgs, trt_oe.mut, ...);
