@@ -86,12 +86,17 @@ def register_dataset(name, path, *, kind, metadata: pd.DataFrame | None, source=
 
 
 def load_metadata(dataset: Dataset) -> pd.DataFrame:
-    """The dataset's per-profile metadata (PROFILE_COLUMNS), rows in matrix column order; missing = NaN."""
+    """The dataset's per-profile metadata (PROFILE_COLUMNS), rows in matrix column order; missing = NaN.
+
+    A table written before a column joined PROFILE_COLUMNS (qc_pass,
+    target_gene, pert_targets, pert_moa) reads with that column all NaN.
+    """
     path = dataset.metadata_file
     if path is None or not path.exists():
         raise FormatError(f"Dataset {dataset.name}: expected a metadata table at {path}, found none.", path=path)
     text = {c: str for c in PROFILE_COLUMNS if c not in ("pert_dose", "pert_time")}
     table = pd.read_csv(path, sep="\t", dtype=text, keep_default_na=False, na_values={"pert_dose": [""], "pert_time": [""]})
+    table = table.reindex(columns=PROFILE_COLUMNS)
     for column in text:
         table[column] = table[column].replace("", np.nan)
     return table

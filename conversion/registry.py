@@ -1,9 +1,12 @@
 """The gene registry: load genes, their aliases and statuses from CMap and NCBI tables.
 
 Sources, joined by Entrez id (never by symbol):
-- CMap `gene_info` (pr_gene_id, pr_gene_symbol, pr_is_lm, pr_is_bing): which
-  genes L1000 measured (landmarks) or inferred. Its symbols are from ~2015; a
-  symbol that NCBI has since replaced is kept as a previous symbol.
+- CMap `gene_info` (pr_gene_id, pr_gene_symbol, pr_is_lm, pr_is_bing) or the
+  LINCS 2020 `geneinfo_beta` (read_gene_info gives it the same names): which
+  genes L1000 measured (landmarks) or inferred (BING or not: both are
+  `inferred` here). Its symbols may be years old; a symbol that NCBI has since
+  replaced is kept as a previous symbol. geneinfo_beta's Ensembl ids are used
+  where NCBI gives none.
 - NCBI `Homo_sapiens.gene_info` (conversion.formats.ncbi): current symbols,
   names, `Synonyms` (aliases) and Ensembl ids in `dbXrefs`, streamed in chunks.
 
@@ -70,11 +73,11 @@ def import_gene_info(path, *, ncbi_path=None, output_entrez_ids=None, progress=N
     cmap_symbol: dict[int, str] = {}
     ncbi_ids: set[int] = set()
     if cmap is not None:
-        bing = cmap["pr_is_bing"] if "pr_is_bing" in cmap.columns else pd.Series(True, index=cmap.index)
-        titles = cmap["pr_gene_title"] if "pr_gene_title" in cmap.columns else pd.Series("", index=cmap.index)
-        for eid, sym, title, lm, inferred in zip(cmap.pr_gene_id, cmap.pr_gene_symbol, titles, cmap.pr_is_lm, bing):
+        titles = _text_column(cmap, "pr_gene_title")
+        ensembl = _text_column(cmap, "ensembl_id")  # geneinfo_beta only
+        for eid, sym, title, ens, lm in zip(cmap.pr_gene_id, cmap.pr_gene_symbol, titles, ensembl, cmap.pr_is_lm):
             status = GeneStatus.LANDMARK if lm else GeneStatus.INFERRED
-            genes[int(eid)] = [str(sym), str(title or "")[:300], "", status, False]
+            genes[int(eid)] = [str(sym), title[:300], ens[:32], status, False]
             cmap_symbol[int(eid)] = str(sym)
     if ncbi_path is not None:
         for chunk in read_ncbi_gene_info(ncbi_path):
@@ -138,6 +141,13 @@ def import_gene_info(path, *, ncbi_path=None, output_entrez_ids=None, progress=N
             )
         summary.aliases_created = _upsert_aliases(aliases)
     return summary
+
+
+def _text_column(table: pd.DataFrame, column: str) -> pd.Series:
+    """A column as text, "" where missing or where the table has no such column."""
+    if column not in table.columns:
+        return pd.Series("", index=table.index, dtype=object)
+    return table[column].astype(object).where(table[column].notna(), "").astype(str)
 
 
 def _is_ncbi(path: Path) -> bool:

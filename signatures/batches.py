@@ -144,6 +144,7 @@ class BatchPlan:
     skipped_groups: int = 0  # groups with fewer replicates than asked
     skipped_batches: int = 0  # batches with no computable group (too small, no controls)
     skipped_profiles: int = 0  # profiles without a plate
+    skipped_qc_failed: int = 0  # profiles that failed the release's QC (qc_pass "0"), left out of groups and controls
     skipped_no_controls: int = 0  # groups with no profile left to compare with (all of the batch is the same perturbagen)
     notes: list[str] = field(default_factory=list)
 
@@ -152,8 +153,13 @@ class BatchPlan:
         return sum(len(b.groups) for b in self.batches)
 
 
-def plan_batches(metadata: pd.DataFrame, *, controls: str = DEFAULT_CONTROLS, min_replicates: int = 2) -> BatchPlan:
-    """Batches and their treatment groups; rows of `metadata` are the matrix columns in order."""
+def plan_batches(metadata: pd.DataFrame, *, controls: str = DEFAULT_CONTROLS, min_replicates: int = 2, keep_qc_failed: bool = False) -> BatchPlan:
+    """Batches and their treatment groups; rows of `metadata` are the matrix columns in order.
+
+    Profiles that failed the release's QC (qc_pass 0, LINCS 2020) are left out
+    of every group and every control set unless `keep_qc_failed`; a missing
+    qc_pass (the GEO releases have none) counts as passed.
+    """
     if controls not in CONTROL_MODES:
         raise BatchError(f"controls must be one of {', '.join(CONTROL_MODES)}, found {controls!r}.")
     if min_replicates < 1:
@@ -164,9 +170,16 @@ def plan_batches(metadata: pd.DataFrame, *, controls: str = DEFAULT_CONTROLS, mi
 
     meta = metadata.reset_index(drop=True).copy()
     meta["_pos"] = np.arange(len(meta), dtype=np.int64)
+    plan = BatchPlan(batches=[])
+    if "qc_pass" in meta.columns and not keep_qc_failed:
+        failed = pd.to_numeric(meta["qc_pass"], errors="coerce") == 0
+        plan.skipped_qc_failed = int(failed.sum())
+        if plan.skipped_qc_failed:
+            plan.notes.append(f"{plan.skipped_qc_failed} profiles failed QC (qc_pass 0) and were left out; keep_qc_failed keeps them.")
+        meta = meta[~failed]
     plate = meta["rna_plate"].fillna("").astype(str).str.strip()
     has_plate = (plate != "") & (plate.str.lower() != "nan") & (plate != "-666")
-    plan = BatchPlan(batches=[], skipped_profiles=int((~has_plate).sum()))
+    plan.skipped_profiles = int((~has_plate).sum())
     meta = meta[has_plate]
     meta["_batch"] = plate[has_plate].map(batch_of_plate)
     pert_type = meta["pert_type"].fillna("").astype(str)

@@ -1,4 +1,5 @@
-"""L1000 companion tables (GEO inst_info, gene_info) and landmark selection.
+"""L1000 companion tables (GEO inst_info and gene_info; the LINCS 2020 "beta"
+release's instinfo_beta, geneinfo_beta and compoundinfo_beta) and landmark selection.
 
 Genes are matched by Entrez id, never by symbol: symbols drift, and matching
 on them lost 16 landmarks in the reference code.
@@ -14,7 +15,12 @@ from conversion.formats.errors import FormatError, MissingGenesError
 
 # The per-profile metadata columns every registered dataset carries, in order.
 # `pert_type` keeps the raw L1000 value (trt_cp, trt_xpr, ctl_vehicle, ctl_vector...);
-# `rna_plate` is `det_plate` for LINCS Phase II files.
+# `rna_plate` is `det_plate` for LINCS Phase II files and where the 2020 instinfo leaves
+# it empty (_DETECTION_FIELDS). The last four were
+# added for the 2020 release (tables written before lack them: load_metadata fills NaN):
+# `qc_pass` "1"/"0" (None where the release has no QC flag, as GEO's), `target_gene` the
+# symbol of the gene a genetic perturbation is aimed at, `pert_targets` and `pert_moa`
+# a compound's targets and mechanisms of action, "|"-joined (read_compound_info).
 PROFILE_COLUMNS = [
     "inst_id",
     "cell_id",
@@ -27,17 +33,38 @@ PROFILE_COLUMNS = [
     "pert_time_unit",
     "rna_plate",
     "rna_well",
+    "qc_pass",
+    "target_gene",
+    "pert_targets",
+    "pert_moa",
 ]
 
-# Phase II (GSE70138) and embedded-GCTX spellings of the same fields.
+# Phase II (GSE70138), LINCS 2020 and embedded-GCTX spellings of the same fields;
+# where a table has two spellings of one field, the first listed is used.
 _ALIASES = {
     "sample_id": "inst_id",
     "id": "inst_id",
-    "det_plate": "rna_plate",
-    "det_well": "rna_well",
     "cell_iname": "cell_id",
     "cmap_name": "pert_iname",
 }
+
+# The detection plate and well. Phase II tables have only det_*; the 2020 instinfo and
+# Phase II GCTX column metadata have both. There det_plate is the profile's plate (its
+# sample_id is `<det_plate>:<det_well>`) and rna_plate is often empty; where rna_plate
+# has a value it is det_plate without the bead batch (LJP005_A375_24H_X1 for
+# LJP005_A375_24H_X1_B19), which is the same batch (batch_of_plate), and it is kept, as
+# it always was. So det_* fills only the rows where rna_* is missing.
+_DETECTION_FIELDS = (("det_plate", "rna_plate"), ("det_well", "rna_well"))
+
+# L1000 pert_type prefixes of perturbations aimed at one gene (trt_sh.cgs, trt_oe.mut, ...);
+# their pert_iname (the 2020 release's cmap_name) is the gene's symbol.
+GENETIC_PERT_TYPES = ("trt_xpr", "trt_sh", "trt_oe")
+
+# LINCS 2020 geneinfo_beta names -> the GEO gene_info names used everywhere.
+_BETA_GENE_COLUMNS = {"gene_id": "pr_gene_id", "gene_symbol": "pr_gene_symbol", "gene_title": "pr_gene_title"}
+# geneinfo_beta feature_space: measured (landmark) or inferred, the "best inferred"
+# ones being GEO's BING genes (pr_is_bing: landmark or well inferred).
+FEATURE_SPACES = ("landmark", "best inferred", "inferred")
 
 _MISSING = {"-666", "-666.0", "", "nan", "NaN", "NA", "na", "None"}
 
@@ -101,7 +128,7 @@ def read_table(path, *, what: str, keep_ids=None, id_column: str | None = None, 
 
 
 def read_inst_info(path, *, inst_ids=None) -> pd.DataFrame:
-    """GEO `inst_info` (Phase I) or `instinfo` (Phase II): one row per profile, normalised to PROFILE_COLUMNS.
+    """GEO `inst_info` (Phase I), `instinfo` (Phase II) or LINCS 2020 `instinfo_beta`: one row per profile, normalised to PROFILE_COLUMNS.
 
     `inst_ids` (e.g. a matrix's column ids) keeps only those profiles while streaming.
     """
@@ -109,17 +136,14 @@ def read_inst_info(path, *, inst_ids=None) -> pd.DataFrame:
 
 
 def normalise_profile_metadata(meta: pd.DataFrame, *, path="metadata", ids=None) -> pd.DataFrame:
-    """Rename Phase II / embedded fields to our names and keep PROFILE_COLUMNS (extra columns are dropped).
+    """Rename Phase II / 2020 / embedded fields to our names and keep PROFILE_COLUMNS (extra columns are dropped).
 
     `ids` (the matrix's column ids) fill `inst_id` when the table is indexed by
-    them, as a GCTX's own column metadata is.
+    them, as a GCTX's own column metadata is. Genetic perturbations without a
+    `target_gene` get their pert_iname, which names the gene. Normalising a
+    normalised table changes nothing.
     """
-    meta = meta.copy()
-    if "inst_id" not in meta.columns:
-        renamed = {src: dst for src, dst in _ALIASES.items() if src in meta.columns and dst not in meta.columns}
-        meta = meta.rename(columns=renamed)
-    if "rna_plate" not in meta.columns and "det_plate" in meta.columns:
-        meta = meta.rename(columns={"det_plate": "rna_plate"})
+    meta = _our_names(meta)
     if "inst_id" not in meta.columns:
         if ids is None:
             raise FormatError(f"{path}: expected an inst_id (or sample_id) column, found columns {', '.join(map(str, meta.columns[:12]))}.", path=path)
@@ -133,27 +157,71 @@ def normalise_profile_metadata(meta: pd.DataFrame, *, path="metadata", ids=None)
     for column in PROFILE_COLUMNS:
         if column not in ("pert_dose", "pert_time"):
             values = out[column].astype(object)
-            missing = values.isna() | values.astype(str).isin(_MISSING)
-            out[column] = values.astype(str).astype(object).where(~missing, None)
+            out[column] = values.astype(str).astype(object).where(~_is_missing(values), None)
     for column in ("pert_dose_unit", "pert_time_unit"):
         out[column] = out[column].map(normalise_unit).astype(object)
     out["pert_dose"] = pd.to_numeric(out["pert_dose"], errors="coerce").astype(float)
     out["pert_time"] = pd.to_numeric(out["pert_time"], errors="coerce").astype(float)
     out.loc[out["pert_dose"] == -666, "pert_dose"] = np.nan
     out.loc[out["pert_time"] == -666, "pert_time"] = np.nan
+    genetic = out["pert_type"].fillna("").str.startswith(GENETIC_PERT_TYPES)
+    out["target_gene"] = out["target_gene"].where(out["target_gene"].notna() | ~genetic, out["pert_iname"])
+    out["qc_pass"] = _qc_flags(out["qc_pass"], path=path)
     return out
 
 
-def read_gene_info(path) -> pd.DataFrame:
-    """GEO `gene_info`: pr_gene_id (Entrez, int), pr_gene_symbol, pr_gene_title, pr_is_lm, pr_is_bing."""
-    table = read_table(path, what="gene_info")
-    if "pr_is_lmark" in table.columns and "pr_is_lm" not in table.columns:
-        table = table.rename(columns={"pr_is_lmark": "pr_is_lm"})  # older CMap spelling
-    for column in ("pr_gene_id", "pr_gene_symbol", "pr_is_lm"):
+def _our_names(meta: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `meta` with the fields of _ALIASES and _DETECTION_FIELDS under our names."""
+    meta = meta.copy()
+    for src, dst in _ALIASES.items():
+        if src in meta.columns and dst not in meta.columns:
+            meta = meta.rename(columns={src: dst})
+    for det, ours in _DETECTION_FIELDS:
+        if det not in meta.columns:
+            continue
+        if ours not in meta.columns:
+            meta = meta.rename(columns={det: ours})
+        else:
+            meta[ours] = meta[ours].astype(object).where(~_is_missing(meta[ours]), meta[det].astype(object))
+    return meta
+
+
+def _is_missing(values: pd.Series) -> pd.Series:
+    values = values.astype(object)
+    return values.isna() | values.astype(str).isin(_MISSING)
+
+
+def _qc_flags(values: pd.Series, *, path) -> pd.Series:
+    """qc_pass as text "1" (passed) or "0" (failed), None where missing; 1.0 and 0.0 are read as 1 and 0."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = values.notna() & ~numbers.isin([0, 1])
+    if bad.any():
+        raise FormatError(f"{path}: expected qc_pass 1 or 0, found {values[bad].iloc[0]!r}.", path=path)
+    return numbers.map({1: "1", 0: "0"}).astype(object).where(values.notna(), None)
+
+
+def _require_columns(table: pd.DataFrame, columns, *, what: str, path) -> None:
+    for column in columns:
         if column not in table.columns:
             raise FormatError(
-                f"gene_info file {path}: expected a {column} column, found columns {', '.join(table.columns[:12])}.", path=path
+                f"{what} file {path}: expected a {column} column, found columns {', '.join(map(str, table.columns[:12]))}.", path=path
             )
+
+
+def read_gene_info(path) -> pd.DataFrame:
+    """GEO `gene_info` or LINCS 2020 `geneinfo_beta`: pr_gene_id (Entrez, int), pr_gene_symbol, pr_gene_title, pr_is_lm, pr_is_bing.
+
+    A geneinfo_beta (gene_id, gene_symbol, gene_title, feature_space, ...) is
+    given the GEO names: pr_is_lm = feature_space "landmark", pr_is_bing =
+    "landmark" or "best inferred"; its other columns (ensembl_id, gene_type,
+    src, feature_space) are kept.
+    """
+    table = read_table(path, what="gene_info")
+    if "pr_gene_id" not in table.columns and {"gene_id", "feature_space"} & set(table.columns):
+        table = _beta_gene_info(table, path=path)
+    if "pr_is_lmark" in table.columns and "pr_is_lm" not in table.columns:
+        table = table.rename(columns={"pr_is_lmark": "pr_is_lm"})  # older CMap spelling
+    _require_columns(table, ("pr_gene_id", "pr_gene_symbol", "pr_is_lm"), what="gene_info", path=path)
     ids = pd.to_numeric(table["pr_gene_id"], errors="coerce")
     if ids.isna().any():
         bad = table.loc[ids.isna(), "pr_gene_id"].iloc[0]
@@ -166,6 +234,66 @@ def read_gene_info(path) -> pd.DataFrame:
         dup = table.loc[table["pr_gene_id"].duplicated(), "pr_gene_id"].iloc[0]
         raise FormatError(f"gene_info file {path}: expected one row per Entrez id, found {dup} more than once.", path=path)
     return table
+
+
+def _beta_gene_info(table: pd.DataFrame, *, path) -> pd.DataFrame:
+    _require_columns(table, ("gene_id", "gene_symbol", "feature_space"), what="geneinfo_beta", path=path)
+    space = table["feature_space"].astype(object).map(lambda v: None if pd.isna(v) else str(v).strip().lower())
+    unknown = ~space.isin(FEATURE_SPACES)
+    if unknown.any():
+        row = table[unknown].iloc[0]
+        raise FormatError(
+            f"geneinfo_beta file {path}: expected feature_space {', '.join(FEATURE_SPACES[:-1])} or {FEATURE_SPACES[-1]}, "
+            f"found {row['feature_space']!r} for gene_id {row['gene_id']}.",
+            path=path,
+        )
+    table = table.rename(columns=_BETA_GENE_COLUMNS)
+    table["pr_is_lm"] = (space == "landmark").astype(int)
+    table["pr_is_bing"] = space.isin(("landmark", "best inferred")).astype(int)
+    return table
+
+
+def read_compound_info(path) -> pd.DataFrame:
+    """LINCS 2020 `compoundinfo_beta` (one row per compound and target): one row per pert_id.
+
+    Columns: pert_id; pert_targets, the compound's targets sorted and
+    "|"-joined; pert_moa, its mechanisms of action in file order, "|"-joined
+    (None where the table names none); and the first cmap_name, inchi_key and
+    canonical_smiles where the table has them.
+    """
+    table = read_table(path, what="compoundinfo")
+    _require_columns(table, ("pert_id", "target", "moa"), what="compoundinfo", path=path)
+    table = table[table["pert_id"].notna()]
+    by_compound = table.groupby("pert_id", sort=True)
+    out = pd.DataFrame(
+        {
+            "pert_targets": by_compound["target"].agg(lambda v: _joined(sorted(set(v.dropna().str.strip())))),
+            "pert_moa": by_compound["moa"].agg(lambda v: _joined(dict.fromkeys(v.dropna().str.strip()))),
+        }
+    )
+    for column in ("cmap_name", "inchi_key", "canonical_smiles"):
+        if column in table.columns:
+            out[column] = by_compound[column].first()
+    return out.reset_index().astype(object).where(lambda t: t.notna(), None)
+
+
+def _joined(values) -> str | None:
+    values = [v for v in values if v]
+    return "|".join(values) if values else None
+
+
+def annotate_compounds(meta: pd.DataFrame, compounds: pd.DataFrame) -> pd.DataFrame:
+    """Normalised profile metadata with pert_targets and pert_moa from `read_compound_info` rows of the same pert_id.
+
+    The compound table's value wins; a profile whose compound it does not
+    annotate keeps what it had.
+    """
+    out = meta.copy()
+    by_id = compounds.set_index("pert_id")
+    for column in ("pert_targets", "pert_moa"):
+        found = out["pert_id"].map(by_id[column]).astype(object)
+        out[column] = found.where(found.notna(), out[column].astype(object))
+    return out
 
 
 def batch_of_plate(plate: str) -> str:

@@ -150,3 +150,40 @@ def test_auto_uses_vehicle_controls_where_a_batch_has_enough_of_them():
     (batch,) = many.batches
     assert batch.controls == "vehicle" and len(batch.control_positions) == AUTO_MIN_VEHICLES
     assert all(batch.n_controls(g) == AUTO_MIN_VEHICLES for g in batch.groups)
+
+
+def _with_qc(rows, failed_ids):
+    meta = _meta(rows)
+    meta["qc_pass"] = ["0" if i in failed_ids else "1" for i in meta["inst_id"]]
+    return meta
+
+
+def test_profiles_that_failed_qc_are_left_out_of_groups_and_controls_and_counted():
+    failed = {"P_X1:B01", "P_X2:A02"}  # a drug1 10 uM replicate and a DMSO well
+    meta = _with_qc(_plate("P_{X}"), failed)
+    failed_pos = set(meta.index[meta["inst_id"].isin(failed)])
+    plan = plan_batches(meta, controls="all")
+    (batch,) = plan.batches
+    assert plan.skipped_qc_failed == 2 and plan.skipped_profiles == 0
+    assert plan.notes[0] == "2 profiles failed QC (qc_pass 0) and were left out; keep_qc_failed keeps them."
+    assert not failed_pos & set(batch.positions.tolist())
+    by_id = {g.sig_id: g for g in batch.groups}
+    assert len(by_id["P:BRD-1:10:24"].positions) == 2 and len(by_id["P:BRD-1:3.33:24"].positions) == 3
+    for g in batch.groups:
+        assert not failed_pos & set(batch.controls_of(g).tolist())
+    assert batch.n_controls(by_id["P:BRD-P:1:24"]) == 12 - 3 - 2
+
+
+def test_keep_qc_failed_keeps_them_and_counts_none():
+    meta = _with_qc(_plate("P_{X}"), {"P_X1:B01", "P_X2:A02"})
+    plan = plan_batches(meta, controls="all", keep_qc_failed=True)
+    assert plan.skipped_qc_failed == 0 and plan.notes == []
+    assert len(plan.batches[0].positions) == 12
+    assert all(len(g.positions) == 3 for g in plan.batches[0].groups)
+
+
+def test_a_missing_qc_pass_counts_as_passed():
+    meta = _meta(_plate("P_{X}"))
+    meta["qc_pass"] = [np.nan, None, "1", 1.0] * 3  # GEO releases have no flag; tables read back hold NaN
+    plan = plan_batches(meta, controls="all")
+    assert plan.skipped_qc_failed == 0 and len(plan.batches[0].positions) == 12
