@@ -99,7 +99,8 @@ def _number(value) -> float | None:
 
 
 def _fmt(x: float | None) -> str:
-    return "-" if x is None else f"{x:g}"
+    """A dose or time in a signature id; a missing one (None, or NaN in a float column) is "-"."""
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:g}"
 
 
 @dataclass

@@ -187,3 +187,14 @@ def test_a_missing_qc_pass_counts_as_passed():
     meta["qc_pass"] = [np.nan, None, "1", 1.0] * 3  # GEO releases have no flag; tables read back hold NaN
     plan = plan_batches(meta, controls="all")
     assert plan.skipped_qc_failed == 0 and len(plan.batches[0].positions) == 12
+
+
+def test_a_missing_dose_is_a_dash_in_the_id_even_beside_numeric_doses():
+    rows = _plate("LJP005_A375_24H_{X}_B19")
+    for rep in (1, 2, 3):
+        p = f"LJP005_A375_24H_X{rep}_B19"
+        rows.append((f"{p}:E0{rep}", "A375", "XPR-1", "TP53", "trt_xpr", None, None, 96, "h", p, "E01"))
+    meta = _meta(rows)
+    meta["pert_dose"] = pd.to_numeric(meta["pert_dose"])  # a float column: the knockouts' doses are NaN
+    ids = {g.pert_id: g.sig_id for g in plan_batches(meta).batches[0].groups}
+    assert ids["XPR-1"] == "LJP005_A375_24H:XPR-1:-:96"
