@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from conversion.formats.l1000 import batch_of_plate
+from conversion.formats.l1000 import GENETIC_PERT_TYPES, batch_of_plate
 from signatures.cd import characteristic_direction_batch
 from signatures.foldchange import log2_fold_change_batch
 
@@ -61,7 +61,6 @@ DEFAULT_CONTROLS = "auto"
 # top-10 places of five MAPK output genes by CD against 13 with "all" (bench/bench_control_modes.py);
 # six is two per replicate plate of a three-plate batch, below which the control mean rests on too few wells.
 AUTO_MIN_VEHICLES = 6
-GENETIC_TYPES = ("trt_xpr", "trt_sh", "trt_oe")  # prefixes of the L1000 pert_types aimed at one gene
 REQUIRED_COLUMNS = ("cell_id", "pert_id", "pert_iname", "pert_type", "pert_dose", "pert_dose_unit", "pert_time", "pert_time_unit", "rna_plate")
 
 
@@ -258,7 +257,7 @@ def genetic_targets(meta: pd.DataFrame) -> pd.Series:
     names the gene in cmap_name), else `pert_iname`, which is the gene's symbol
     for the GEO releases' knockdowns, knockouts and overexpressions.
     """
-    genetic = meta["pert_type"].fillna("").astype(str).str.startswith(GENETIC_TYPES)
+    genetic = meta["pert_type"].fillna("").astype(str).str.startswith(GENETIC_PERT_TYPES)
     named = meta["target_gene"] if "target_gene" in meta.columns else pd.Series(None, index=meta.index, dtype=object)
     target = named.astype(object).where(named.notna(), meta["pert_iname"].astype(object))
     return target.where(genetic, None).map(lambda t: _text(t).strip().upper() or None)
