@@ -31,6 +31,9 @@ class CycleGANConfig:
     batch_size: int = 100
     epochs: int = 100
     seed: int = 0
+    # Share of each domain held out to pick the epoch whose G(x) is distributed most like
+    # the RNA-seq (conversion.translator.train.DistributionDistance); 0 keeps the last epoch.
+    validation_fraction: float = 0.1
 
 
 @dataclass(frozen=True)

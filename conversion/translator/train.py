@@ -6,6 +6,16 @@ least-squares adversarial loss, as the paper does:
                         + lambda_cycle * L_cyc(G, F) + lambda_identity * L_idt(G, F)
 Step 2 is plain regression (MSE) with early stopping on a validation split.
 
+Step 1 has no paired data to stop on, and more epochs are not better: G starts
+as per-gene moment matching between the domains and, on the synthetic worlds,
+every epoch moved its outputs' per-gene distributions further from the RNA-seq
+while the paired error grew with them (docs/translator.md, "Choosing step 1's
+epoch"). So a share of each domain is held out and, after every epoch and before
+the first, G is scored by how far G(x) lies from the held-out RNA-seq in
+distribution (DistributionDistance: sliced Wasserstein distance on profiles
+standardised per gene); the best-scoring G is kept, so step 1 never ends
+worse, by this measure, than where it starts.
+
 Both loops write a checkpoint (atomically) after the first epoch, then whenever
 `checkpoint_every` seconds have passed since the last one, and after the last
 epoch; they resume from it when it exists, so an interrupted run loses at most
@@ -64,8 +74,10 @@ class _Checkpointer:
 
 def _check_resumable(state: dict, config, *, budget: str, step: int, checkpoint) -> None:
     """A checkpoint resumes only the run it came from: the same configuration, except
-    that the epoch budget (`budget`) may have grown, so a finished run can be trained on."""
-    saved, mine = state["config"], asdict(config)
+    that the epoch budget (`budget`) may have grown, so a finished run can be trained on.
+    A setting the checkpoint predates counts as its default."""
+    defaults = asdict(type(config)())
+    saved, mine = {**defaults, **state["config"]}, asdict(config)
     differs = sorted(k for k in saved.keys() | mine.keys() if k != budget and saved.get(k) != mine.get(k))
     if differs:
         raise ValueError(
@@ -94,6 +106,52 @@ def _move(t: torch.Tensor, device: torch.device) -> torch.Tensor:
     return t
 
 
+class DistributionDistance:
+    """How far a set of predicted RNA-seq profiles lies from real ones, without pairing them.
+
+    The sliced Wasserstein-1 distance: both sets are standardised with the
+    reference set's per-gene mean and standard deviation, projected on
+    `n_projections` fixed random unit directions, and the distance is the mean
+    absolute difference of their quantiles (at `n_quantiles` levels) over the
+    directions. It sees each gene's distribution and, through the directions,
+    how genes vary together; it is 0 for identically distributed sets.
+    """
+
+    def __init__(self, reference: torch.Tensor, *, n_projections: int = 64, n_quantiles: int = 50, seed: int = 0):
+        reference = reference.float()
+        self.mean = reference.mean(0)
+        self.std = reference.std(0).clamp_min(1e-3)
+        directions = torch.randn(reference.shape[1], n_projections, generator=torch.Generator().manual_seed(seed))
+        self.directions = (directions / directions.norm(dim=0, keepdim=True)).to(reference.device)
+        self.levels = torch.linspace(0, 1, n_quantiles, device=reference.device)
+        self.reference = self._quantiles(reference)
+
+    def _quantiles(self, profiles: torch.Tensor) -> torch.Tensor:
+        projected = ((profiles.float() - self.mean) / self.std) @ self.directions  # (n, n_projections)
+        return torch.quantile(projected, self.levels, dim=0)  # (n_quantiles, n_projections)
+
+    def __call__(self, profiles: torch.Tensor) -> float:
+        return float((self._quantiles(profiles) - self.reference).abs().mean())
+
+
+def _held_out(n: int, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(train, validation) positions: the validation set is the first share of a seeded permutation."""
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    n_val = int(round(n * fraction))
+    return perm[n_val:], perm[:n_val]
+
+
+# Step 1 holds out a validation share only where each domain keeps at least this many samples out.
+MIN_VALIDATION = 10
+
+
+@torch.no_grad()
+def _distance_of(G: nn.Module, X_val: torch.Tensor, distance: DistributionDistance, batch_size: int) -> float:
+    G.eval()
+    predicted = torch.cat([G(X_val[i : i + batch_size]).float() for i in range(0, len(X_val), batch_size)])
+    return distance(predicted)
+
+
 def train_cyclegan(
     x: np.ndarray,
     y: np.ndarray,
@@ -109,8 +167,14 @@ def train_cyclegan(
     Returns (G, F, history) with the networks in eval mode on the CPU.
     """
     device = resolve_device(device)
-    X = _move(_check_matrix("L1000 training matrix", x, config.n_genes), device)
-    Y = _move(_check_matrix("RNA-seq training matrix", y, config.n_genes), device)
+    X = _check_matrix("L1000 training matrix", x, config.n_genes)
+    Y = _check_matrix("RNA-seq training matrix", y, config.n_genes)
+    select = config.validation_fraction > 0 and min(len(X), len(Y)) * config.validation_fraction >= MIN_VALIDATION
+    if select:
+        (train_x, val_x), (train_y, val_y) = _held_out(len(X), config.validation_fraction, config.seed + 2), _held_out(len(Y), config.validation_fraction, config.seed + 3)
+        X_val, Y_val, X, Y = _move(X[val_x], device), _move(Y[val_y], device), X[train_x], Y[train_y]
+        distance = DistributionDistance(Y_val, seed=config.seed)
+    X, Y = _move(X, device), _move(Y, device)
     torch.manual_seed(config.seed)
     G, F = Generator(config), Generator(config)
     G.fit_scaling(X, Y)
@@ -122,6 +186,7 @@ def train_cyclegan(
     opt_d = torch.optim.Adam([*D_X.parameters(), *D_Y.parameters()], lr=config.lr, betas=betas)
     rng = torch.Generator().manual_seed(config.seed)
     history, start = [], 0
+    best = {"epoch": 0, "distance": math.inf, "G": None}  # the selected G (select) and when it was trained
 
     if checkpoint is not None and Path(checkpoint).exists():
         state = torch.load(checkpoint, map_location=device, weights_only=True)
@@ -130,7 +195,22 @@ def train_cyclegan(
             module.load_state_dict(state[key])
         rng.set_state(state["rng"])
         history, start = state["history"], state["epoch"]
+        best = state.get("best", best)
         logger.info("Resuming step 1 from epoch %d of %d (%s).", start, config.epochs, checkpoint)
+
+    def consider(epoch: int) -> float | None:
+        """Score G on the held-out sets; keep it when it is the best so far."""
+        if not select:
+            return None
+        d = _distance_of(G, X_val, distance, config.batch_size * 10)
+        if d < best["distance"]:
+            best.update(epoch=epoch, distance=d, G={k: v.detach().clone() for k, v in G.state_dict().items()})
+        return d
+
+    if start == 0:
+        initial = consider(0)
+        if initial is not None:
+            history.append({"epoch": 0, "val_distance": initial, "best_epoch": 0})
 
     mse, l1 = nn.MSELoss(), nn.L1Loss()
     saver = _Checkpointer(checkpoint, checkpoint_every)
@@ -165,15 +245,19 @@ def train_cyclegan(
             opt_d.step()
             for key, value in (("G", loss_gan), ("cycle", loss_cycle), ("identity", loss_identity), ("D", loss_d)):
                 sums[key] += value.item() / steps
-        history.append({"epoch": epoch + 1, **sums})
+        d = consider(epoch + 1)
+        history.append({"epoch": epoch + 1, **sums, **({"val_distance": d, "best_epoch": best["epoch"]} if d is not None else {})})
         saver.maybe_save(
             lambda: {"config": asdict(config), "epoch": epoch + 1, "history": history, "rng": rng.get_state(),
                      "G": G.state_dict(), "F": F.state_dict(), "D_X": D_X.state_dict(), "D_Y": D_Y.state_dict(),
-                     "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict()},
+                     "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "best": best},
             force=epoch + 1 == config.epochs,
         )
         if progress:
             progress("step1", epoch + 1, config.epochs, sums)
+    if best["G"] is not None:
+        G.load_state_dict(best["G"])
+        logger.info("Step 1 keeps G of epoch %d of %d (held-out distribution distance %.4f).", best["epoch"], config.epochs, best["distance"])
     return G.cpu().eval(), F.cpu().eval(), history
 
 
@@ -306,6 +390,7 @@ def train_two_step(
         baselines=fit_baselines(data.l1000, landmarks, data.rnaseq),
         version=version,
         training={**data.description, "device": str(resolve_device(device)), "size": config.size,
-                  "step1_history": history1[-3:], "step2_history": history2[-3:], "step2_epochs": len(history2)},
+                  "step1_history": history1[-3:], "step2_history": history2[-3:], "step2_epochs": len(history2),
+                  "step1_selected_epoch": next((h["best_epoch"] for h in reversed(history1) if "best_epoch" in h), len(history1))},
         versions=current_versions(),
     )
