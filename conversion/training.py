@@ -12,7 +12,7 @@ from pathlib import Path
 from conversion.translator.bundle import Bundle
 from conversion.translator.config import TranslatorConfig
 from conversion.formats.ncbi import GeneMap
-from conversion.translator.data import load_training_data, read_entrez_list
+from conversion.translator.data import MIN_COUNT, MIN_SAMPLE_FRACTION, load_training_data, read_entrez_list
 from conversion.translator.train import train_two_step
 
 
@@ -46,6 +46,8 @@ def train_from_files(
     output_genes=None,
     max_l1000: int | None = 200_000,
     max_rnaseq: int | None = 50_000,
+    min_count: float = MIN_COUNT,
+    min_sample_fraction: float = MIN_SAMPLE_FRACTION,
     seed: int = 0,
     device: str = "auto",
     checkpoint_dir: Path | None = None,
@@ -61,7 +63,7 @@ def train_from_files(
         l1000, rnaseq, gene_info or gene_map_from_registry(),
         landmark_entrez_ids=read_entrez_list(landmarks) if landmarks else None,
         output_entrez_ids=read_entrez_list(output_genes) if output_genes else None,
-        max_l1000=max_l1000, max_rnaseq=max_rnaseq, seed=seed, progress=say,
+        max_l1000=max_l1000, max_rnaseq=max_rnaseq, min_count=min_count, min_sample_fraction=min_sample_fraction, seed=seed, progress=say,
     )
     say(
         f"{len(data.l1000)} L1000 and {len(data.rnaseq)} RNA-seq profiles; {len(data.landmark_entrez_ids)} landmark "

@@ -91,6 +91,21 @@ def load_l1000(path, *, landmark_entrez_ids=None, max_samples=None, seed=0, chun
     return np.concatenate(blocks), [str(e) for e in landmark_entrez_ids], symbols
 
 
+# The paper's output genes: ARCHS4 genes with at least MIN_COUNT reads in at least
+# MIN_SAMPLE_FRACTION of the training samples (23,614 genes in Jeon et al. 2022).
+MIN_COUNT = 10
+MIN_SAMPLE_FRACTION = 0.02
+
+
+def expressed_genes(archs4: Archs4Reader, samples: np.ndarray, candidates: np.ndarray, *, min_count: float, min_fraction: float, chunk_size: int) -> np.ndarray:
+    """bool (len(candidates),): the candidate gene columns with at least `min_count` counts in at least
+    `min_fraction` of `samples`, counted chunk by chunk (memory: one chunk of samples x candidates)."""
+    passing = np.zeros(len(candidates), dtype=np.int64)
+    for lo in range(0, len(samples), chunk_size):
+        passing += (archs4.read_samples(samples[lo:lo + chunk_size], genes=candidates) >= min_count).sum(axis=0)
+    return passing >= min_fraction * len(samples)
+
+
 def load_training_data(
     l1000_path,
     archs4_path,
@@ -102,14 +117,19 @@ def load_training_data(
     max_rnaseq: int | None = 50_000,
     seed: int = 0,
     chunk_size: int = 2_000,
+    min_count: float = MIN_COUNT,
+    min_sample_fraction: float = MIN_SAMPLE_FRACTION,
     progress=None,
 ) -> TrainingData:
     """Read, match by Entrez id and normalise the unpaired training sets (see module doc).
 
     gene_info: a GeneMap or the path of an NCBI Homo_sapiens.gene_info file.
 
-    Output genes: the given list, else every ARCHS4 gene with an Entrez id. The
-    landmark genes must be among them. Memory: max_rnaseq x n_out float32.
+    Output genes: the given list, else the paper's rule: every ARCHS4 gene with
+    an Entrez id and at least `min_count` counts in at least
+    `min_sample_fraction` of the training samples (the landmarks are kept
+    whatever their counts: step 1 needs them). The landmark genes must be among
+    them. Memory: max_rnaseq x n_out float32.
     """
     say = progress or (lambda message: None)
     genes = gene_info if isinstance(gene_info, GeneMap) else read_gene_map(gene_info)
@@ -121,8 +141,20 @@ def load_training_data(
         for position, entrez in enumerate(mapped):
             if entrez is not None:
                 column_of.setdefault(entrez, position)
+        samples = _sample(archs4.n_samples, max_rnaseq, np.random.default_rng(seed + 1))
         if output_entrez_ids is None:
-            output_entrez_ids = sorted(column_of, key=column_of.get)
+            candidates = sorted(column_of, key=column_of.get)
+            say(f"counting reads of {len(candidates)} ARCHS4 genes in {len(samples)} samples (rule: >= {min_count:g} counts in >= {min_sample_fraction:.1%})")
+            keep = expressed_genes(archs4, samples, np.array([column_of[e] for e in candidates]), min_count=min_count, min_fraction=min_sample_fraction, chunk_size=chunk_size)
+            landmark_set = set(landmarks)
+            output_entrez_ids = [e for e, k in zip(candidates, keep) if k or e in landmark_set]
+            gene_rule = {
+                "rule": f"ARCHS4 genes with an Entrez id and at least {min_count:g} counts in at least {min_sample_fraction:.1%} of the {len(samples)} training samples; landmarks always kept",
+                "min_count": min_count, "min_sample_fraction": min_sample_fraction, "n_candidates": len(candidates),
+                "n_passing": int(keep.sum()), "n_landmarks_below": int(sum(1 for e, k in zip(candidates, keep) if e in landmark_set and not k)),
+            }
+        else:
+            gene_rule = {"rule": "the list given (--output-genes)"}
         output_entrez_ids = [str(e) for e in output_entrez_ids]
         missing = [e for e in output_entrez_ids if e not in column_of]
         if missing:
@@ -138,7 +170,6 @@ def load_training_data(
                 missing=absent, path=archs4_path,
             )
         gene_columns = np.array([column_of[e] for e in output_entrez_ids])
-        samples = _sample(archs4.n_samples, max_rnaseq, np.random.default_rng(seed + 1))
         say(f"reading {len(samples)} ARCHS4 samples x {len(gene_columns)} genes")
         rnaseq = np.empty((len(samples), len(gene_columns)), dtype=np.float32)
         for lo in range(0, len(samples), chunk_size):
@@ -162,6 +193,7 @@ def load_training_data(
             "gene_info": "gene registry" if isinstance(gene_info, GeneMap) else str(gene_info),
             "n_landmarks": len(landmarks),
             "n_output_genes": len(output_entrez_ids),
+            "output_genes": gene_rule,
             "seed": seed,
         },
     )

@@ -12,6 +12,7 @@ from conversion.formats import FormatError
 from conversion.models import TranslatorModel
 from conversion.translator.bundle import BundleError
 from conversion.translator.config import SIZES, configure
+from conversion.translator.data import MIN_COUNT, MIN_SAMPLE_FRACTION
 from conversion.training import train_from_files
 
 
@@ -29,7 +30,11 @@ class Command(BaseCommand):
         parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
         parser.add_argument("--gene-info", help="NCBI Homo_sapiens.gene_info joining ARCHS4 symbols/Ensembl ids to Entrez ids; default: the gene registry.")
         parser.add_argument("--landmarks", help="Landmark Entrez ids (one per line, or a GCTX whose rows they are); default: rows flagged pr_is_lm.")
-        parser.add_argument("--output-genes", help="Output Entrez ids (one per line, or a GCTX whose rows they are); default: every ARCHS4 gene with an Entrez id.")
+        parser.add_argument("--output-genes", help="Output Entrez ids (one per line, or a GCTX whose rows they are); default: the paper's rule, "
+                            "ARCHS4 genes with at least --min-count counts in at least --min-sample-fraction of the training samples.")
+        parser.add_argument("--min-count", type=float, default=MIN_COUNT, help=f"Output-gene rule: counts a sample must reach (default {MIN_COUNT}).")
+        parser.add_argument("--min-sample-fraction", type=float, default=MIN_SAMPLE_FRACTION,
+                            help=f"Output-gene rule: share of the training samples that must reach --min-count (default {MIN_SAMPLE_FRACTION}).")
         parser.add_argument("--max-l1000", type=int, default=200_000, help="L1000 profiles sampled for step 1 (default 200,000).")
         parser.add_argument("--max-rnaseq", type=int, default=50_000, help="ARCHS4 samples used (default 50,000; memory = this x genes x 4 bytes).")
         parser.add_argument("--epochs", type=int, help="CycleGAN epochs (default: the size's).")
@@ -42,6 +47,8 @@ class Command(BaseCommand):
         parser.add_argument("--checkpoint-dir", help="Where checkpoints go (default: <out>.ckpt/ beside the bundle).")
 
     def handle(self, *args, **o):
+        if o["min_count"] < 0 or not 0 <= o["min_sample_fraction"] <= 1:
+            raise CommandError(f"--min-count must be >= 0 and --min-sample-fraction between 0 and 1, found {o['min_count']:g} and {o['min_sample_fraction']:g}.")
         out = Path(o["out"])
         config = configure(o["size"], seed=o["seed"], epochs=o["epochs"], max_epochs_step2=o["max_epochs_step2"], lambda_identity=o["lambda_identity"])
         version = o["model_version"] or timezone.now().strftime("%Y%m%d-%H%M%S")
@@ -58,7 +65,7 @@ class Command(BaseCommand):
             bundle = train_from_files(
                 l1000=o["l1000"], rnaseq=o["rnaseq"], out=out, config=config, version=version, gene_info=o["gene_info"],
                 landmarks=o["landmarks"], output_genes=o["output_genes"], max_l1000=o["max_l1000"], max_rnaseq=o["max_rnaseq"],
-                seed=o["seed"], device=o["device"], checkpoint_dir=checkpoint_dir, progress=progress, say=self._say,
+                min_count=o["min_count"], min_sample_fraction=o["min_sample_fraction"], seed=o["seed"], device=o["device"], checkpoint_dir=checkpoint_dir, progress=progress, say=self._say,
             )
             for bar in bars.values():
                 bar.close()
