@@ -12,6 +12,12 @@ def get_item(mapping, key):
     return mapping.get(key, key)
 
 
+@register.filter
+def pipes(value: str) -> str:
+    """A |-separated metadata list (mechanisms, targets) as text: "a|b" -> "a, b"."""
+    return value.replace("|", ", ")
+
+
 _DISCORDANT = ' class="discordant"'
 _FLAG = '<span class="flag" title="Discordant: CD and log2FC disagree in sign">yes</span>'
 
@@ -102,3 +108,22 @@ def cell_line_options(cell_lines, selected):
     return mark_safe("".join(
         f'<option value="{escape(name)}"{" selected" if name in chosen else ""}>{escape(name)} ({n})</option>' for name, (_, n) in cell_lines.items()
     ))
+
+
+@register.simple_tag
+def signature_gene_rows(genes):
+    """The <tr> rows of a signature's top list (search.signature_genes.GeneEntry), built as one string like hit_rows:
+    each gene links to its page when the gene registry knows it."""
+    rows = []
+    for g in genes:
+        symbol = escape(g.symbol)
+        name = f'<a class="gene-link" href="{escape(reverse("search:gene", args=[g.symbol]))}">{symbol}</a>' if g.status else symbol
+        rows.append(
+            f'<tr data-gene="{g.entrez_id}">'
+            f"<td>{g.rank}</td>"
+            f'<td title="Entrez {g.entrez_id}">{name}</td>'
+            f'<td><span class="gene-status status-{escape(g.status or "unknown")}">{escape(g.status_label)}</span></td>'
+            f'<td data-value="{_value(g.cd)}">{_num(g.cd)}</td>'
+            f'<td data-value="{_value(g.logfc)}">{_num(g.logfc)}</td></tr>'
+        )
+    return mark_safe("\n".join(rows))
