@@ -166,7 +166,7 @@ class GeneSignaturesView(APIView):
             "next": nxt,
             "previous": prev,
             "results": hl.hits,
-        }).data)
+        }, context={"request": request}).data)
 
 
 class GenePerturbagensView(APIView):

@@ -427,6 +427,11 @@ class HitSerializer(SignatureSerializer):
     rank_in_signature = serializers.IntegerField(source="rank", help_text="The gene's rank inside the signature in this direction; 1 = most regulated.")
     discordant = serializers.BooleanField(help_text="CD and log2FC disagree in sign.")
     self_target = serializers.BooleanField(help_text="The perturbation targets the queried gene itself, whose own expression the model predicts poorly.")
+    signature_url = serializers.SerializerMethodField(help_text="The signature's page: its metadata, top genes, volcano and downloads.")
+
+    def get_signature_url(self, hit) -> str:
+        return _absolute(self.context, signature_path(hit.signature.sig_id))
+
     def get_fields(self):
         fields = super().get_fields()
         for name, field in SignatureSerializer._declared_fields.items():

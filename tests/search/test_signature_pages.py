@@ -6,6 +6,7 @@ import io
 import json
 import math
 import re
+from html import escape
 
 import numpy as np
 import pytest
@@ -206,6 +207,27 @@ def test_an_id_with_dots_dashes_and_colons_has_a_page(client, world):
     r = client.get(_url(sig_id))
     assert r.status_code == 200 and f"<code>{sig_id}</code>" in r.content.decode()
     assert client.get(reverse("search:api-signature", args=[sig_id])).json()["url"] == f"http://testserver/signatures/{sig_id}/"
+
+
+@pytest.mark.parametrize("sig_id", ["LJP005_A375_24H:BRD-K21680192:10:24", "a b%c?d#e&f=g'h\"i<j>k~l@m+n", "DIVR.BASE003_NCIH522_24H_X1.A2:XPR:-:96"])
+def test_hit_rows_write_the_signature_link_as_reverse_does(sig_id):
+    from search.query import Hit, HitList, SignatureRow
+    from search.templatetags.search_tags import hit_rows
+
+    row = SignatureRow(sig_id, 0, "chemical", "BRD", "drug", "A375", 1.0, "uM", 24.0, "h", "B", 3, 12, "all", "", "", "")
+    html = hit_rows(HitList(pert_types=("chemical",), direction="up", metric="cd", offset=0, limit=1, hits=[Hit(1, row, 0.5, 1.0, 1)]))
+    assert f'<a class="sig-link" href="{escape(reverse("search:signature", args=[sig_id]))}"' in html
+
+
+def test_gene_page_hit_rows_and_api_hits_link_to_their_signature_page(client, world):
+    html = client.get(reverse("search:gene", args=["STAT3"])).content.decode()
+    rows = re.findall(r'<tr data-sig="([^"]+)"[^>]*>(.*?)</tr>', html, re.S)
+    assert rows
+    for sig_id, cells in rows:
+        assert f'<a class="sig-link" href="/signatures/{sig_id}/"' in cells
+    assert client.get(_url(rows[0][0])).status_code == 200
+    hits = client.get(reverse("search:api-gene-signatures", args=["STAT3"]), {"limit": 3}).json()["results"]
+    assert [h["signature_url"] for h in hits] == [f"http://testserver/signatures/{h['sig_id']}/" for h in hits]
 
 
 def test_an_unreadable_store_is_a_503_that_names_no_server_path(client, world):
