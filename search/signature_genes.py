@@ -22,6 +22,7 @@ from functools import cached_property
 
 import numpy as np
 
+from conversion.models import Gene, GeneStatus
 from search.provenance import release_provenance
 from search.query import BadParameter, SignatureRow, signature_rows
 from search.serializers import SIGNATURE_TOP_DEFAULT, SIGNATURE_TOP_MAX, SignatureTopQuerySerializer, first_error
@@ -34,7 +35,7 @@ MAX_TOP = SIGNATURE_TOP_MAX
 # Above this many points the volcano is drawn with WebGL (scattergl): SVG with a
 # full release's ~23,000 circles takes seconds to draw and to hover.
 WEBGL_ABOVE = 5000
-STATUS_LABELS = {"landmark": "Measured landmark", "inferred": "Inferred by CMap", "model_only": "Predicted by the model only", "other": "Other", "": "Not in the gene registry"}
+STATUS_LABELS = {**dict(GeneStatus.choices), "": "Not in the gene registry"}
 
 
 def top_genes(cd: np.ndarray, n: int, *, direction: str) -> np.ndarray:
@@ -173,8 +174,6 @@ def read_signature_genes(release, signature: SignatureRow, *, n: int = DEFAULT_T
 
     Raises signatures.store.StoreError when the store cannot be read.
     """
-    from conversion.models import Gene
-
     store = store_for(release)
     cd, logfc = store.read_signature(signature.column)  # (n_genes,) each
     cd, logfc = np.asarray(cd, dtype=np.float32), np.asarray(logfc, dtype=np.float32)

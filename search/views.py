@@ -196,12 +196,12 @@ class _NoSignature(Exception):
         self.status, self.message = status, message
 
 
-def _signature(request, sig_id, *, api=False):
+def _signature(request, sig_id):
     """(release, SignatureGenes) for the query string's `n`; raises BadParameter, StoreError, or _NoSignature with a status."""
     release = active_release(request)
     if release is None:
         raise _NoSignature(503, "No release is active yet: signatures have not been computed and activated.")
-    n = signature_genes.parse_top_n(request.GET, api=api)
+    n = signature_genes.parse_top_n(request.GET)
     signature = signature_genes.find_signature(release, sig_id)
     if signature is None:
         raise _NoSignature(404, signature_genes.not_found(release, sig_id))
