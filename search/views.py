@@ -197,7 +197,7 @@ class _NoSignature(Exception):
 
 
 def _signature(request, sig_id):
-    """(release, SignatureGenes) for the query string's `n`; raises BadParameter, StoreError, or _NoSignature with a status."""
+    """The signature's SignatureGenes for the query string's `n`; raises BadParameter, StoreError, or _NoSignature with a status."""
     release = active_release(request)
     if release is None:
         raise _NoSignature(503, "No release is active yet: signatures have not been computed and activated.")
@@ -205,7 +205,7 @@ def _signature(request, sig_id):
     signature = signature_genes.find_signature(release, sig_id)
     if signature is None:
         raise _NoSignature(404, signature_genes.not_found(release, sig_id))
-    return release, signature_genes.read_signature_genes(release, signature, n=n)
+    return signature_genes.read_signature_genes(release, signature, n=n)
 
 
 @throttled(PageThrottle)
@@ -213,7 +213,7 @@ def _signature(request, sig_id):
 def signature_page(request, sig_id):
     context = {"sig_id": sig_id, "release": active_release(request), "type_labels": TYPE_LABELS, "max_n": signature_genes.MAX_TOP}
     try:
-        release, sig = _signature(request, sig_id)
+        sig = _signature(request, sig_id)
     except _NoSignature as exc:
         return render(request, "search/signature.html", {**context, "error": exc.message}, status=exc.status)
     except BadParameter as exc:
@@ -236,7 +236,7 @@ def _text(message: str, status: int) -> HttpResponse:
 def _signature_file(request, sig_id):
     """(SignatureGenes, None) or (None, a plain-text error response)."""
     try:
-        _, sig = _signature(request, sig_id)
+        sig = _signature(request, sig_id)
     except _NoSignature as exc:
         return None, _text(exc.message, exc.status)
     except BadParameter as exc:
