@@ -21,11 +21,11 @@ from rest_framework.exceptions import APIException, NotFound, ParseError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from search import lookup, stores
+from search import lookup, signature_genes, stores
 from search.mechanisms import list_enrichment
 from search.perturbagens import group_by_perturbagen
 from search.provenance import gene_in_release
-from search.query import TYPE_LABELS, BadParameter, parse_params, release_facets, run_lists, signature_rows
+from search.query import TYPE_LABELS, BadParameter, parse_params, release_facets, run_lists
 from search.response_cache import active_release, cached_api
 from search.serializers import (
     CellLineCountSerializer,
@@ -39,10 +39,11 @@ from search.serializers import (
     PertTypeCountSerializer,
     SearchQuerySerializer,
     SignatureDetailSerializer,
+    SignatureTopQuerySerializer,
     documented,
     first_error,
 )
-from signatures.models import Release, Signature
+from signatures.models import Release
 from signatures.store import StoreError
 
 API_MAX_LIMIT = SearchQuerySerializer.max_limit
@@ -165,7 +166,7 @@ class GeneSignaturesView(APIView):
             "next": nxt,
             "previous": prev,
             "results": hl.hits,
-        }).data)
+        }, context={"request": request}).data)
 
 
 class GenePerturbagensView(APIView):
@@ -199,16 +200,24 @@ class GeneMechanismsView(APIView):
 
 
 class SignatureDetailView(APIView):
-    """One signature's metadata in the active release."""
+    """One signature of the active release: its metadata and release, and its `n` most up- and down-regulated genes by CD."""
 
-    @extend_schema(responses=documented(SignatureDetailSerializer, 404, 429, 503))
+    @extend_schema(parameters=[SignatureTopQuerySerializer], responses=documented(SignatureDetailSerializer, 400, 404, 429, 503))
     @cached_api
     def get(self, request, sig_id):
         release = _active_release(request)
-        found = sig_id.isprintable() and signature_rows(Signature.objects.filter(release=release, sig_id=sig_id)[:1])
-        if not found:
-            raise NotFound(f"No signature {sig_id[:200]!r} in release {release.name}.")
-        return Response(SignatureDetailSerializer(found[0], context={"release": release}).data)
+        try:
+            n = signature_genes.parse_top_n(request.query_params, api=True)
+        except BadParameter as exc:
+            raise ParseError(exc.message) from None
+        signature = signature_genes.find_signature(release, sig_id)
+        if signature is None:
+            raise NotFound(signature_genes.not_found(release, sig_id))
+        try:
+            detail = signature_genes.read_signature_genes(release, signature, n=n)
+        except StoreError as exc:
+            raise StoreUnavailable(stores.unavailable(release, exc)) from None
+        return Response(SignatureDetailSerializer(detail, context={"request": request}).data)
 
 
 class CellLineListView(APIView):

@@ -81,3 +81,52 @@ def volcano_figure(points: list[dict], *, title: str = "") -> dict:
         "legend": {"orientation": "h"},
     }
     return {"data": traces, "layout": layout}
+
+
+def _gene_hover(p: dict) -> list:
+    """customdata of one gene's point: [entrez id (the key a click highlights), symbol (escaped), CD, rank]."""
+    return [p["entrez_id"], escape(str(p["symbol"])), round(p["cd"], 6), p["rank"]]
+
+
+def signature_volcano_figure(points: list[dict], *, title: str = "", webgl: bool = False) -> dict:
+    """The volcano of one signature's genes, in the gene volcano's conventions (x = log2FC, y = |CD|, concordant
+    up blue and down red, darker for larger |CD x log2FC|, discordant grey).
+
+    points: dicts with entrez_id, symbol, cd, logfc, rank (in the gene's direction). A gene's direction is
+    the sign of its CD. `webgl` draws with scattergl, for the thousands of genes of a full release. The
+    hover text is built in the browser from `customdata` (hovertemplate) rather than sent per point.
+    """
+    strongest = max((abs(p["cd"] * p["logfc"]) for p in points), default=0.0) or 1.0
+    groups = {"up": [], "down": [], "discordant": []}
+    for p in points:
+        groups["discordant" if p["cd"] * p["logfc"] < 0 else ("up" if p["cd"] > 0 else "down")].append(p)
+    traces = []
+    for name, label in (("up", "Up (concordant)"), ("down", "Down (concordant)"), ("discordant", "Discordant")):
+        pts = groups[name]
+        if name == "discordant":
+            colors = [GREY] * len(pts)
+        else:
+            rgb = UP_RGB if name == "up" else DOWN_RGB
+            colors = [shade(rgb, math.sqrt(abs(p["cd"] * p["logfc"]) / strongest)) for p in pts]
+        traces.append(
+            {
+                "type": "scattergl" if webgl else "scatter",
+                "mode": "markers",
+                "name": label,
+                "x": [round(p["logfc"], 6) for p in pts],
+                "y": [round(abs(p["cd"]), 6) for p in pts],
+                "customdata": [_gene_hover(p) for p in pts],
+                "hovertemplate": "%{customdata[1]}<br>CD %{customdata[2]:.4g}<br>log2FC %{x:.4g}<br>rank %{customdata[3]}<extra></extra>",
+                "marker": {"color": colors, "size": 5 if webgl else 7, "line": {"width": 0 if webgl else 0.5, "color": "rgb(80,80,80)"}},
+            }
+        )
+    layout = {
+        "title": {"text": escape(title)},
+        "xaxis": {"title": {"text": "log2 fold change"}, "zeroline": True},
+        "yaxis": {"title": {"text": "|CD coefficient|"}, "rangemode": "tozero"},
+        "hovermode": "closest",
+        "margin": {"l": 60, "r": 20, "t": 40, "b": 50},
+        "height": 420,
+        "legend": {"orientation": "h"},
+    }
+    return {"data": traces, "layout": layout}

@@ -16,7 +16,8 @@ import difflib
 import math
 import re
 
-from drf_spectacular.utils import OpenApiResponse
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.fields import empty
@@ -310,33 +311,6 @@ class SignatureSerializer(serializers.Serializer):
     pert_moa = serializers.CharField(help_text="Compounds: mechanisms of action, |-separated; empty when unknown.")
 
 
-class SignatureDetailSerializer(SignatureSerializer):
-    """One signature's metadata, with the release it belongs to."""
-
-    release = serializers.SerializerMethodField(help_text="The release the signature belongs to.")
-
-    def get_release(self, signature) -> str:
-        return self.context["release"].name
-
-
-class HitSerializer(SignatureSerializer):
-    """One result row: its signature's fields, then the queried gene's values in that signature."""
-
-    position = serializers.IntegerField(help_text="1-based position in the ranked list.")
-    cd = serializers.FloatField(help_text="Characteristic-direction coefficient of the gene.")
-    log2fc = serializers.FloatField(source="logfc")
-    fold_change = serializers.FloatField(help_text="2 ** log2fc")
-    rank_in_signature = serializers.IntegerField(source="rank", help_text="The gene's rank inside the signature in this direction; 1 = most regulated.")
-    discordant = serializers.BooleanField(help_text="CD and log2FC disagree in sign.")
-    self_target = serializers.BooleanField(help_text="The perturbation targets the queried gene itself, whose own expression the model predicts poorly.")
-
-    def get_fields(self):
-        fields = super().get_fields()
-        for name, field in SignatureSerializer._declared_fields.items():
-            fields[name].source = f"signature.{field.source or name}"
-        return fields
-
-
 class ReleaseSerializer(serializers.Serializer):
     """What produced the numbers (search.provenance)."""
 
@@ -352,6 +326,117 @@ class ReleaseSerializer(serializers.Serializer):
 
     def to_representation(self, release):
         return super().to_representation(release_provenance(release))
+
+
+def _absolute(context, path: str) -> str:
+    """`path` as an absolute URL when the serializer has the request in its context, else as it is."""
+    request = context.get("request")
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+def signature_path(sig_id: str) -> str:
+    return reverse("search:signature", args=[sig_id])
+
+
+SIGNATURE_TOP_DEFAULT = 250
+SIGNATURE_TOP_MAX = 2000
+
+
+class SignatureTopQuerySerializer(serializers.Serializer):
+    """A signature page's parameter: how many of its most up- and down-regulated genes to list."""
+
+    n = WholeNumber(
+        min_value=1, max_value=SIGNATURE_TOP_MAX, default=SIGNATURE_TOP_DEFAULT,
+        help_text=f"Genes in each top list (by CD): 1..{SIGNATURE_TOP_MAX}, default {SIGNATURE_TOP_DEFAULT}.",
+    )
+
+    blank_values_are_refused = True  # the API's; the page's form sends a blank for an empty box
+
+    def __init__(self, *args, blank_values_are_refused=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if blank_values_are_refused is not None:
+            self.blank_values_are_refused = blank_values_are_refused
+
+
+class SignatureGeneSerializer(serializers.Serializer):
+    """One gene of a signature's top list."""
+
+    entrez_id = serializers.IntegerField()
+    symbol = serializers.CharField()
+    status = serializers.CharField(help_text="landmark, inferred, model_only or other; empty for a gene the registry does not know.")
+    cd = serializers.FloatField(help_text="Characteristic-direction coefficient of the gene in the signature.")
+    log2fc = serializers.FloatField(source="logfc")
+    rank = serializers.IntegerField(help_text="The gene's rank inside the signature in the list's direction; 1 = most regulated.")
+    url = serializers.SerializerMethodField(help_text="The gene's page; null for a gene the registry does not know.")
+
+    def get_url(self, entry) -> str | None:
+        if not entry.status:
+            return None
+        return _absolute(self.context, reverse("search:gene", args=[entry.symbol]))
+
+
+class SignatureDownloadsSerializer(serializers.Serializer):
+    tsv = serializers.CharField(help_text="Every gene: entrez_id, symbol, cd, log2fc, rank_up, status; first line a '# l1kweb ...' header.")
+    csv = serializers.CharField()
+    enrichr_up = serializers.CharField(help_text="The top n up-regulated symbols, one per line (text/plain).")
+    enrichr_down = serializers.CharField(help_text="The top n down-regulated symbols, one per line (text/plain).")
+
+
+class SignatureDetailSerializer(SignatureSerializer):
+    """One signature: its metadata, the release it belongs to, and its most up- and down-regulated genes by CD.
+
+    The instance is a search.signature_genes.SignatureGenes."""
+
+    release = serializers.SerializerMethodField(help_text="The release the signature belongs to.")
+    provenance = ReleaseSerializer(source="release", help_text="What produced the release's numbers.")
+    url = serializers.SerializerMethodField(help_text="The signature's page.")
+    n = serializers.IntegerField(help_text="The length asked for of each top list.")
+    n_genes = serializers.IntegerField(help_text="Genes in the release's store.")
+    n_without_cd = serializers.IntegerField(help_text="Genes without a CD in this signature (the model predicts them as constant among its profiles); in no top list.")
+    up = SignatureGeneSerializer(many=True, help_text="Genes with CD > 0, largest first (ties by store position).")
+    down = SignatureGeneSerializer(many=True, help_text="Genes with CD < 0, most negative first.")
+    downloads = serializers.SerializerMethodField()
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name, field in SignatureSerializer._declared_fields.items():
+            fields[name].source = f"signature.{field.source or name}"
+        return fields
+
+    def get_release(self, detail) -> str:
+        return detail.release.name
+
+    def get_url(self, detail) -> str:
+        return _absolute(self.context, signature_path(detail.signature.sig_id))
+
+    @extend_schema_field(SignatureDownloadsSerializer)
+    def get_downloads(self, detail) -> dict:
+        sig = detail.signature.sig_id
+        files = {fmt: reverse("search:signature-download", args=[sig, fmt]) for fmt in ("tsv", "csv")}
+        lists = {f"enrichr_{d}": reverse("search:signature-enrichr", args=[sig, d]) + f"?n={detail.n}" for d in ("up", "down")}
+        return {k: _absolute(self.context, v) for k, v in {**files, **lists}.items()}
+
+
+class HitSerializer(SignatureSerializer):
+    """One result row: its signature's fields, then the queried gene's values in that signature."""
+
+    position = serializers.IntegerField(help_text="1-based position in the ranked list.")
+    cd = serializers.FloatField(help_text="Characteristic-direction coefficient of the gene.")
+    log2fc = serializers.FloatField(source="logfc")
+    fold_change = serializers.FloatField(help_text="2 ** log2fc")
+    rank_in_signature = serializers.IntegerField(source="rank", help_text="The gene's rank inside the signature in this direction; 1 = most regulated.")
+    discordant = serializers.BooleanField(help_text="CD and log2FC disagree in sign.")
+    self_target = serializers.BooleanField(help_text="The perturbation targets the queried gene itself, whose own expression the model predicts poorly.")
+    signature_url = serializers.SerializerMethodField(help_text="The signature's page: its metadata, top genes, volcano and downloads.")
+
+    def get_signature_url(self, hit) -> str:
+        return _absolute(self.context, signature_path(hit.signature.sig_id))
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name, field in SignatureSerializer._declared_fields.items():
+            fields[name].source = f"signature.{field.source or name}"
+        return fields
 
 
 class ReliabilitySerializer(serializers.Serializer):

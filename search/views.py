@@ -1,4 +1,4 @@
-"""Search pages: home, gene lookup, the gene's result page and its downloads.
+"""Search pages: home, gene lookup, the gene's result page and its downloads, a signature's page and its downloads.
 
 Views are thin: resolve the gene, validate the query string against the active
 release (search.query), run the lists, render. Bad input is a 400 or 404 page
@@ -13,7 +13,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from search import demo_status, downloads, lookup, plots, provenance, stores
+from search import demo_status, downloads, lookup, plots, provenance, signature_genes, stores
 from search.mechanisms import list_enrichment
 from search.perturbagens import group_by_perturbagen
 from search.response_cache import active_release, cached_page
@@ -182,3 +182,95 @@ def download(request, symbol, fmt, table="signatures"):
     response["Content-Disposition"] = f'attachment; filename="l1kweb_{gene.symbol}_{release.name}{suffix}.{fmt}"'
     return response
 
+
+
+# ---------------------------------------------------------------------------
+# A signature: its page, its full table and its Enrichr lists (search.signature_genes).
+
+
+class _NoSignature(Exception):
+    """No signature to show: no active release (503) or an unknown id (404)."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def _signature(request, sig_id):
+    """The signature's SignatureGenes for the query string's `n`; raises BadParameter, StoreError, or _NoSignature with a status."""
+    release = active_release(request)
+    if release is None:
+        raise _NoSignature(503, "No release is active yet: signatures have not been computed and activated.")
+    n = signature_genes.parse_top_n(request.GET)
+    signature = signature_genes.find_signature(release, sig_id)
+    if signature is None:
+        raise _NoSignature(404, signature_genes.not_found(release, sig_id))
+    return signature_genes.read_signature_genes(release, signature, n=n)
+
+
+@throttled(PageThrottle)
+@cached_page("page")
+def signature_page(request, sig_id):
+    context = {"sig_id": sig_id, "release": active_release(request), "type_labels": TYPE_LABELS, "max_n": signature_genes.MAX_TOP}
+    try:
+        sig = _signature(request, sig_id)
+    except _NoSignature as exc:
+        return render(request, "search/signature.html", {**context, "error": exc.message}, status=exc.status)
+    except BadParameter as exc:
+        return render(request, "search/signature.html", {**context, "error": exc.message}, status=400)
+    except StoreError as exc:
+        return render(request, "search/signature.html", {**context, "error": stores.unavailable(context["release"], exc)}, status=503)
+    points = sig.volcano_points()
+    figure = plots.signature_volcano_figure(points, title=f"{sig.signature.pert_name} in {sig.signature.cell_line}", webgl=len(points) > signature_genes.WEBGL_ABOVE)
+    n_query = urlencode({"n": sig.n})
+    context.update(
+        sig=sig, s=sig.signature, provenance=sig.provenance, lists=[("up", sig.up), ("down", sig.down)], n_query=n_query, figures={"volcano-signature": figure},
+    )
+    return render(request, "search/signature.html", context)
+
+
+def _text(message: str, status: int) -> HttpResponse:
+    return HttpResponse(message + "\n", status=status, content_type="text/plain; charset=utf-8")
+
+
+def _signature_file(request, sig_id):
+    """(SignatureGenes, None) or (None, a plain-text error response)."""
+    try:
+        sig = _signature(request, sig_id)
+    except _NoSignature as exc:
+        return None, _text(exc.message, exc.status)
+    except BadParameter as exc:
+        return None, _text(exc.message, 400)
+    except StoreError as exc:
+        return None, _text(stores.unavailable(active_release(request), exc), 503)
+    return sig, None
+
+
+@throttled(DownloadThrottle, plain_text=True)
+@cached_page("download")
+def signature_download(request, sig_id, fmt):
+    """Every gene of the signature (search.signature_genes.TABLE_COLUMNS) as TSV, CSV or Excel, provenance first."""
+    if fmt not in downloads.CONTENT_TYPES:
+        raise Http404(f"Unknown download format '{fmt}'; expected tsv, csv or xlsx.")
+    sig, response = _signature_file(request, sig_id)
+    if response is not None:
+        return response
+    body = downloads.render_table(fmt, sig.download_header(), signature_genes.TABLE_COLUMNS, sig.table_rows(), sheet="signature")
+    response = HttpResponse(body, content_type=downloads.CONTENT_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="l1kweb_{signature_genes.file_stem(sig_id)}_{sig.release.name}.{fmt}"'
+    return response
+
+
+@throttled(DownloadThrottle, plain_text=True)
+@cached_page("download")
+def signature_enrichr(request, sig_id, direction):
+    """The top n up- or down-regulated symbols, one per line, as Enrichr reads a gene list."""
+    if direction not in ("up", "down"):
+        raise Http404(f"Unknown list '{direction[:20]}'; expected up or down.")
+    sig, response = _signature_file(request, sig_id)
+    if response is not None:
+        return response
+    body = "".join(f"{g.symbol}\n" for g in sig.top(direction))
+    response = HttpResponse(body, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="l1kweb_{signature_genes.file_stem(sig_id)}_{direction}_{sig.n}.txt"'
+    return response

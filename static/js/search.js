@@ -54,10 +54,13 @@
   }
 
   // --- Volcano plots -------------------------------------------------------
-  const highlight = (sigId) => {
+  // A gene page's point carries its signature id (rows: data-sig); a signature page's
+  // point carries [entrez id, symbol, CD, rank] (rows: data-gene, the Entrez id).
+  const highlight = (key) => {
+    const wanted = String(Array.isArray(key) ? key[0] : key);
     document.querySelectorAll("tr.highlight").forEach((tr) => tr.classList.remove("highlight"));
-    document.querySelectorAll("tr[data-sig]").forEach((tr) => {
-      if (tr.dataset.sig === sigId) {
+    document.querySelectorAll("tr[data-sig], tr[data-gene]").forEach((tr) => {
+      if ((tr.dataset.sig !== undefined ? tr.dataset.sig : tr.dataset.gene) === wanted) {
         tr.classList.add("highlight");
         tr.scrollIntoView({ block: "nearest" });
       }

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 HIT_FIELDS = {
     "position", "sig_id", "pert_type", "pert_id", "perturbagen", "cell_line", "dose", "dose_unit", "time", "time_unit", "batch",
     "n_replicates", "n_controls", "cd", "log2fc", "fold_change", "rank_in_signature", "discordant",
-    "controls", "target_gene", "pert_targets", "pert_moa", "self_target",
+    "controls", "target_gene", "pert_targets", "pert_moa", "self_target", "signature_url",
 }
 
 

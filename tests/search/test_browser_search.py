@@ -105,3 +105,19 @@ def test_type_pick_filter_plot_highlight_and_download(live_server, live_world, b
     # Everything above ran under the site's Content-Security-Policy: nothing was blocked.
     blocked = [entry["message"] for entry in browser.get_log("browser") if "Content Security Policy" in entry["message"]]
     assert blocked == []
+
+
+def test_a_hit_opens_its_signature_page_with_its_volcano_drawn(live_server, live_world, browser):
+    from selenium.webdriver.common.by import By
+
+    browser.get(live_server.url + "/genes/STAT3/")
+    link = next(a for a in browser.find_elements(By.CSS_SELECTOR, "#section-chemical a.sig-link") if a.is_displayed())
+    sig_id = link.find_element(By.XPATH, "./ancestor::tr").get_attribute("data-sig")
+    link.click()
+    _wait(lambda: "/signatures/" in browser.current_url, what="the signature page")
+    assert browser.find_element(By.CSS_SELECTOR, ".sig-id code").text == sig_id
+    _wait(lambda: browser.find_elements(By.CSS_SELECTOR, "#volcano-signature[data-drawn='1'] .main-svg"), what="the signature's volcano drawn")
+    points = browser.find_elements(By.CSS_SELECTOR, "#volcano-signature .scatterlayer .point")
+    assert len(points) == len(live_world.gene_ids)  # every gene has a CD in this release
+    blocked = [entry["message"] for entry in browser.get_log("browser") if "Content Security Policy" in entry["message"]]
+    assert blocked == []
