@@ -154,3 +154,184 @@ def test_a_json_file_that_is_not_a_manifest_is_refused(tmp_path):
     path.write_text('{"format": "something else"}')
     with pytest.raises(FormatError, match=r"other\.json: expected a dataset manifest with format 'l1kweb\.l1kset', found 'something else'\."):
         open_matrix(path)
+
+
+# --- import_l1000 and compute_signatures on a split world (django) ---
+
+
+def _split_world(world, out, *, trt_rows=None, trt_extra_col=None):
+    """The tiny world's Level 3 file as LINCS 2020 ships it: the controls in a ctl file, the treatments in a trt file.
+
+    trt_rows: the trt file's genes in this order (positions) instead of the ctl file's;
+    trt_extra_col: a control's column id also written into the trt file.
+    """
+    with GctxReader(world["l1000"]) as r:
+        is_ctl = r.col_meta["pert_type"].astype(str).str.startswith("ctl_").to_numpy()
+        files = {}
+        for kind, pos in (("ctl", np.flatnonzero(is_ctl)), ("trt", np.flatnonzero(~is_ctl))):
+            rows = np.arange(len(r.row_ids)) if kind == "ctl" or trt_rows is None else np.asarray(trt_rows)
+            col_ids = list(r.col_ids[pos])
+            if kind == "trt" and trt_extra_col is not None:
+                pos, col_ids = np.append(pos, 0), col_ids + [trt_extra_col]
+            path = out / f"level3_{kind}.gctx"
+            write_gctx(path, r.read(cols=pos, rows=rows), r.row_ids[rows], col_ids, row_meta=r.row_meta.iloc[rows])
+            files[kind] = path
+    return files["ctl"], files["trt"]
+
+
+def _import(*paths, world, name="split"):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("import_l1000", *map(str, paths), "--inst-info", world["inst_info"], "--gene-info", world["gene_info"], "--name", name, stdout=out)
+    return out.getvalue()
+
+
+def _nothing_registered(data_dir):
+    from conversion.models import Dataset
+
+    assert not Dataset.objects.exists()
+    assert not list((data_dir / "datasets").glob("*")) if (data_dir / "datasets").exists() else True
+    assert not (data_dir / "metadata").exists() or not list((data_dir / "metadata").glob("*"))
+
+
+@pytest.mark.django_db
+def test_import_registers_ctl_and_trt_files_as_one_dataset_through_a_manifest(tiny_world, tmp_path, data_dir):
+    from conversion.datasets import load_metadata
+    from conversion.models import Dataset
+
+    ctl, trt = _split_world(tiny_world, tmp_path)
+    out = _import(ctl, trt, world=tiny_world)
+    assert f"{ctl}: 162 profiles x 200 genes." in out and f"{trt}: 252 profiles x 200 genes." in out
+    assert out.count("All 100 landmark genes of gene_info") == 2 and out.count("Values are finite and log2-scale") == 2
+    assert "2 files make one dataset of 414 profiles x 200 genes" in out
+    assert "Dataset 'split' registered: 414 profiles x 200 genes." in out
+    ds = Dataset.objects.get(name="split")
+    assert ds.path == "datasets/split.l1kset.json" and ds.file == data_dir / "datasets" / "split.l1kset.json"
+    recorded = json.loads(ds.file.read_text())
+    assert [m["path"] for m in recorded["members"]] == [str(ctl.resolve()), str(trt.resolve())]
+    with GctxReader(ctl) as c, GctxReader(trt) as t:
+        expected_ids = list(c.col_ids) + list(t.col_ids)
+    meta = load_metadata(ds)
+    assert list(meta["inst_id"]) == expected_ids
+    assert set(meta["pert_type"][:162]) == {"ctl_vehicle", "ctl_vector"} and set(meta["pert_type"][162:]) == {"trt_cp", "trt_xpr"}
+    # Importing the same files again changes nothing.
+    _import(ctl, trt, world=tiny_world)
+    assert Dataset.objects.count() == 1 and json.loads(ds.file.read_text()) == recorded
+
+
+@pytest.mark.django_db
+def test_vehicle_signatures_of_a_split_dataset_take_their_controls_from_the_ctl_file(tiny_world, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from conversion.formats.l1000 import batch_of_plate, row_entrez_ids
+    from signatures.models import Release, Signature
+    from signatures.store import open_store
+
+    ctl, trt = _split_world(tiny_world, tmp_path)
+    _import(ctl, trt, world=tiny_world)
+    call_command("compute_signatures", "split", "--inline", "--controls", "vehicle", "--release", "r1", stdout=StringIO(), stderr=StringIO())
+    release = Release.objects.get(name="r1")
+    inst = pd.read_csv(tiny_world["inst_info"], sep="\t")
+    inst["batch"] = inst["rna_plate"].map(batch_of_plate)
+    checked = 0
+    with GctxReader(ctl) as c, GctxReader(trt) as t, open_store(release.store_dir) as store:
+        ctl_pos = pd.Series(np.arange(len(c.col_ids)), index=c.col_ids)
+        trt_pos = pd.Series(np.arange(len(t.col_ids)), index=t.col_ids)
+        # The store's genes are the dataset's rows, here in the same order.
+        np.testing.assert_array_equal(store.gene_entrez_ids, row_entrez_ids(c))
+        for pert_type in ("chemical", "crispr"):
+            sig = Signature.objects.filter(release=release, pert_type=pert_type).order_by("column").first()
+            in_batch = inst[inst["batch"] == sig.batch]
+            treated = in_batch[(in_batch["pert_id"] == sig.pert_id) & (in_batch["pert_time"] == sig.time)]
+            if sig.dose is not None:
+                treated = treated[np.isclose(treated["pert_dose"].astype(float), sig.dose)]
+            vehicles = in_batch[in_batch["pert_type"].isin(["ctl_vehicle", "ctl_vector"])]
+            assert (sig.controls, sig.n_replicates, sig.n_controls) == ("vehicle", len(treated), len(vehicles))
+            assert len(vehicles) > 0 and set(vehicles["inst_id"]) <= set(c.col_ids) and set(treated["inst_id"]) <= set(t.col_ids)
+            # Independent of MultiReader: each side read straight from its own file.
+            treated_mean = t.read(cols=trt_pos[treated["inst_id"]].to_numpy()).astype(np.float64).mean(axis=0)
+            vehicle_mean = c.read(cols=ctl_pos[vehicles["inst_id"]].to_numpy()).astype(np.float64).mean(axis=0)
+            _, logfc = store.read_signature(sig.column)
+            np.testing.assert_allclose(logfc, treated_mean - vehicle_mean, atol=1e-5)
+            checked += 1
+    assert checked == 2
+
+
+@pytest.mark.django_db
+def test_import_refuses_members_with_other_genes_and_registers_nothing(tiny_world, tmp_path, data_dir):
+    from django.core.management import CommandError
+
+    with GctxReader(tiny_world["l1000"]) as r:
+        n = len(r.row_ids)
+        first, second = str(r.row_ids[0]), str(r.row_ids[1])
+    ctl, trt = _split_world(tiny_world, tmp_path, trt_rows=[1, 0, *range(2, n)])
+    with pytest.raises(CommandError, match=rf"level3_trt\.gctx to have the rows of .*level3_ctl\.gctx in the same order, found row 0 is '{second}' where .*level3_ctl\.gctx has '{first}'\.$"):
+        _import(ctl, trt, world=tiny_world)
+    _nothing_registered(data_dir)
+
+
+@pytest.mark.django_db
+def test_import_refuses_a_column_in_both_files_and_registers_nothing(tiny_world, tmp_path, data_dir):
+    from django.core.management import CommandError
+
+    with GctxReader(tiny_world["l1000"]) as r:
+        a_control = next(str(i) for i, t in zip(r.col_ids, r.col_meta["pert_type"]) if str(t).startswith("ctl_"))
+    ctl, trt = _split_world(tiny_world, tmp_path, trt_extra_col=a_control)
+    with pytest.raises(CommandError, match=rf"found '{a_control}' in both .*level3_ctl\.gctx and .*level3_trt\.gctx\.$"):
+        _import(ctl, trt, world=tiny_world)
+    _nothing_registered(data_dir)
+
+
+@pytest.mark.django_db
+def test_import_refuses_a_bad_member_and_registers_nothing(tiny_world, tmp_path, data_dir):
+    from django.core.management import CommandError
+
+    ctl, trt = _split_world(tiny_world, tmp_path)
+    with GctxReader(trt) as r:
+        values, row_ids, col_ids, row_meta = r.read(), r.row_ids, r.col_ids, r.row_meta
+    values[3, 5] = np.nan
+    write_gctx(trt, values, row_ids, col_ids, row_meta=row_meta)
+    with pytest.raises(CommandError, match=r"level3_trt\.gctx: expected finite expression values, found nan for sample 3"):
+        _import(ctl, trt, world=tiny_world)
+    _nothing_registered(data_dir)
+
+
+@pytest.mark.django_db
+def test_several_files_need_a_name(tiny_world, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    ctl, trt = _split_world(tiny_world, tmp_path)
+    with pytest.raises(CommandError, match=r"^2 Level 3 files make one dataset: name it with --name\.$"):
+        call_command("import_l1000", str(ctl), str(trt))
+
+
+@pytest.mark.django_db
+def test_a_member_modified_after_import_stops_signatures_naming_the_file(tiny_world, tmp_path):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    from signatures.models import Release, Signature
+
+    ctl, trt = _split_world(tiny_world, tmp_path)
+    _import(ctl, trt, world=tiny_world)
+    _touch_later(trt)
+    with pytest.raises(CommandError, match=r"member .*level3_trt\.gctx changed since the manifest was written"):
+        call_command("compute_signatures", "split", "--inline", "--controls", "vehicle", "--release", "r1", stdout=StringIO(), stderr=StringIO())
+    assert not Signature.objects.exists() and not Release.objects.filter(status="complete").exists()
+    # The failed release r1 was built from 'split', so the changed file is imported under a new name.
+    _import(ctl, trt, world=tiny_world, name="split-again")
+    call_command("compute_signatures", "split-again", "--inline", "--controls", "vehicle", "--release", "r2", stdout=StringIO(), stderr=StringIO())
+    assert Release.objects.get(name="r2").status == "complete"
+
+
+def _touch_later(path):
+    """Rewrite the file in place, same bytes, a later modification time (as a re-download would)."""
+    before = path.stat().st_mtime_ns
+    path.write_bytes(path.read_bytes())
+    os.utime(path, ns=(before + 10**9, before + 10**9))
