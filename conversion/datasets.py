@@ -21,9 +21,9 @@ from conversion.files import atomic_path
 from conversion.formats import open_matrix
 from conversion.formats.errors import FormatError
 from conversion.formats.l1000 import PROFILE_COLUMNS, normalise_profile_metadata
-from conversion.formats.multi import SUFFIX, MultiReader, manifest_text
+from conversion.formats.multi import SUFFIX, MultiReader, is_manifest, manifest_text, member_paths, read_manifest
 from conversion.models import Dataset
-from l1kweb.paths import stored_data_path
+from l1kweb.paths import PathNotAllowed, allowed_path, stored_data_path
 
 METADATA_DIR = "metadata"
 MANIFEST_DIR = "datasets"  # the manifests of datasets made of several Level 3 files
@@ -48,9 +48,13 @@ def register_dataset(
     made of the manifest's member files and `path` is where the manifest
     goes: the members are read through it from memory, and the file is
     written, atomically, only together with the row, so a refusal leaves no
-    manifest (and an earlier one as it was).
+    manifest (and an earlier one as it was). A manifest handed in as a file
+    (the admin's form) may name only files the application may read
+    (l1kweb.paths.allowed_path), checked before any member is opened.
     """
     path = Path(path)
+    if manifest is None and is_manifest(path):
+        _check_members_allowed(path)
     with MultiReader(manifest, path=path) if manifest is not None else open_matrix(path) as reader:
         col_ids = np.asarray(reader.col_ids, dtype=str)
         n_profiles, n_genes = reader.shape
@@ -110,6 +114,15 @@ def register_dataset(
             manifest_file.discard()
         raise
     return dataset
+
+
+def _check_members_allowed(path: Path) -> None:
+    # The members are refused with allowed_path's sentence, the same whether they exist or not.
+    for member in member_paths(read_manifest(path), path=path):
+        try:
+            allowed_path(member)
+        except PathNotAllowed as exc:
+            raise FormatError(f"Dataset manifest {path}: {exc}", path=path) from None
 
 
 def load_metadata(dataset: Dataset) -> pd.DataFrame:

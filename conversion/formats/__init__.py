@@ -22,7 +22,7 @@ def open_matrix(path):
     """
     from conversion.formats.gct import GctReader
     from conversion.formats.gctx import GctxReader
-    from conversion.formats.multi import open_manifest
+    from conversion.formats.multi import is_manifest, open_manifest
 
     path = Path(path)
     if not path.exists():
@@ -33,7 +33,7 @@ def open_matrix(path):
         return GctxReader(path)
     if head.startswith(b"#1."):
         return GctReader(path)
-    if head.lstrip().startswith(b"{"):
+    if is_manifest(path):
         return open_manifest(path)
     if path.suffix.lower() in (".gctx", ".h5", ".hdf5"):
         # Let the GCTX reader say that this is not HDF5 (e.g. truncated).

@@ -120,6 +120,20 @@ def open_manifest(path) -> "MultiReader":
     return MultiReader(read_manifest(path), path=path)
 
 
+def is_manifest(path) -> bool:
+    """Whether the file at `path` is JSON (what open_matrix opens as a manifest), by its first bytes."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(64).lstrip().startswith(b"{")
+    except OSError:
+        return False
+
+
+def member_paths(manifest: dict, *, path) -> list[Path]:
+    """The members' paths as MultiReader opens them (relative ones under the manifest's directory)."""
+    return [MultiReader.resolve_member(Path(path), entry) for entry in manifest["members"]]
+
+
 class MultiReader:
     """The member files of a manifest as one (samples, genes) matrix; see the module docstring.
 
@@ -160,8 +174,12 @@ class MultiReader:
 
     # --- opening checks ---
     def _member_path(self, entry: dict) -> Path:
+        return self.resolve_member(self.path, entry)
+
+    @staticmethod
+    def resolve_member(manifest_path: Path, entry: dict) -> Path:
         member = Path(entry["path"])
-        return member if member.is_absolute() else self.path.parent / member
+        return member if member.is_absolute() else manifest_path.parent / member
 
     def _check_unchanged(self, member: Path, entry: dict) -> None:
         stat = _stat(member, manifest_path=self.path)

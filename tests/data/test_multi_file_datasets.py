@@ -335,3 +335,21 @@ def _touch_later(path):
     before = path.stat().st_mtime_ns
     path.write_bytes(path.read_bytes())
     os.utime(path, ns=(before + 10**9, before + 10**9))
+
+
+@pytest.mark.django_db
+def test_a_manifest_registered_as_a_file_may_name_only_files_the_application_may_read(tmp_path, data_dir, settings):
+    from conversion.datasets import register_dataset
+    from conversion.models import Dataset
+
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"  # neither DATA_DIR nor an import root
+    outside.mkdir()
+    settings.IMPORT_ROOTS = []
+    inside = _member(data_dir / "ctl.gctx", ["C0"], seed=1)
+    elsewhere = _member(outside / "trt.gctx", ["T0"], seed=2)
+    manifest = _manifest(data_dir / "x.l1kset.json", [inside, elsewhere])
+    with pytest.raises(FormatError, match=r"x\.l1kset\.json: .*trt\.gctx is not a file the application may read"):
+        register_dataset("x", manifest, kind="l1000", metadata=None)
+    assert not Dataset.objects.exists()
+    _manifest(manifest, [inside])
+    assert register_dataset("x", manifest, kind="l1000", metadata=None).n_profiles == 1
