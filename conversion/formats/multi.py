@@ -9,7 +9,7 @@ presents their columns concatenated in manifest order, with the interface of
 GctxReader (shape, row_ids, col_ids, row_meta, col_meta, read, iter_chunks),
 so validation, registration, conversion and signatures read it unchanged.
 
-Manifest (`<name>.l1kset.json`)::
+Manifest (`<name>.l1kset.json`; the sizes and times are made up)::
 
     {
      "format": "l1kweb.l1kset",
