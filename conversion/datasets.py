@@ -21,22 +21,41 @@ from conversion.files import atomic_path
 from conversion.formats import open_matrix
 from conversion.formats.errors import FormatError
 from conversion.formats.l1000 import PROFILE_COLUMNS, normalise_profile_metadata
+from conversion.formats.multi import SUFFIX, MultiReader, is_manifest, manifest_text, member_paths, read_manifest
 from conversion.models import Dataset
-from l1kweb.paths import stored_data_path
+from l1kweb.paths import PathNotAllowed, allowed_path, stored_data_path
 
 METADATA_DIR = "metadata"
+MANIFEST_DIR = "datasets"  # the manifests of datasets made of several Level 3 files
 
 
-def register_dataset(name, path, *, kind, metadata: pd.DataFrame | None, source=None, translator=None, description="") -> Dataset:
+def manifest_path(name: str) -> Path:
+    """Where the manifest of the multi-file dataset `name` is written: DATA_DIR/datasets/<name>.l1kset.json."""
+    return Path(settings.DATA_DIR) / MANIFEST_DIR / f"{name}{SUFFIX}"
+
+
+def register_dataset(
+    name, path, *, kind, metadata: pd.DataFrame | None, source=None, translator=None, description="", manifest: dict | None = None
+) -> Dataset:
     """Create or update the Dataset `name` for the matrix at `path` and write its metadata TSV.
 
     `metadata` may cover more profiles than the matrix (a whole GEO inst_info)
     and in any order: it is matched to the matrix columns by inst_id. With
     `metadata=None` the file's own column metadata is used. Raises FormatError
     (and writes nothing) when a matrix column has no metadata row.
+
+    With `manifest` (conversion.formats.multi.manifest_for) the dataset is
+    made of the manifest's member files and `path` is where the manifest
+    goes: the members are read through it from memory, and the file is
+    written, atomically, only together with the row, so a refusal leaves no
+    manifest (and an earlier one as it was). A manifest handed in as a file
+    (the admin's form) may name only files the application may read
+    (l1kweb.paths.allowed_path), checked before any member is opened.
     """
     path = Path(path)
-    with open_matrix(path) as reader:
+    if manifest is None and is_manifest(path):
+        _check_members_allowed(path)
+    with MultiReader(manifest, path=path) if manifest is not None else open_matrix(path) as reader:
         col_ids = np.asarray(reader.col_ids, dtype=str)
         n_profiles, n_genes = reader.shape
         if metadata is None:
@@ -50,18 +69,26 @@ def register_dataset(name, path, *, kind, metadata: pd.DataFrame | None, source=
     meta_abs = Path(settings.DATA_DIR) / meta_rel
     meta_abs.parent.mkdir(parents=True, exist_ok=True)
     metadata_file = atomic_path(meta_abs)
+    manifest_file = None
+    if manifest is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        manifest_file = atomic_path(path)
     try:
         table.to_csv(metadata_file.tmp, sep="\t", index=False, na_rep="")
+        if manifest_file is not None:
+            manifest_file.tmp.write_text(manifest_text(manifest))
         existing = Dataset.objects.filter(name=name).first()
         refused = existing.repointing_refused() if existing is not None else None
         if refused is not None:
             # Registering the same file and metadata again changes nothing; anything else is refused.
             same = (existing.path, existing.n_profiles, existing.n_genes) == (stored_data_path(path), n_profiles, n_genes) and (
                 existing.metadata_file is not None and existing.metadata_file.exists() and filecmp.cmp(existing.metadata_file, metadata_file.tmp, shallow=False)
-            )
+            ) and (manifest_file is None or (path.exists() and filecmp.cmp(path, manifest_file.tmp, shallow=False)))
             if not same:
                 raise refused
             metadata_file.discard()
+            if manifest_file is not None:
+                manifest_file.discard()
             return existing
         with transaction.atomic():
             dataset, _ = Dataset.objects.update_or_create(
@@ -79,10 +106,23 @@ def register_dataset(name, path, *, kind, metadata: pd.DataFrame | None, source=
             )
             # Renamed inside the transaction: a failed rename rolls the row back.
             metadata_file.commit()
+            if manifest_file is not None:
+                manifest_file.commit()
     except BaseException:
         metadata_file.discard()
+        if manifest_file is not None:
+            manifest_file.discard()
         raise
     return dataset
+
+
+def _check_members_allowed(path: Path) -> None:
+    # The members are refused with allowed_path's sentence, the same whether they exist or not.
+    for member in member_paths(read_manifest(path), path=path):
+        try:
+            allowed_path(member)
+        except PathNotAllowed as exc:
+            raise FormatError(f"Dataset manifest {path}: {exc}", path=path) from None
 
 
 def load_metadata(dataset: Dataset) -> pd.DataFrame:

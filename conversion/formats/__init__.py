@@ -13,13 +13,16 @@ __all__ = ["FormatError", "MissingGenesError", "open_matrix"]
 
 
 def open_matrix(path):
-    """Open a GCTX (HDF5) or GCT (text) file as a reader with the GctxReader interface.
+    """Open a GCTX (HDF5) or GCT (text) file, or a dataset manifest, as a reader with the GctxReader interface.
 
     The format is decided by the file's first bytes, not its name, so a GCTX
-    saved as `.h5` or a GCT saved as `.txt` opens the same way.
+    saved as `.h5` or a GCT saved as `.txt` opens the same way. A JSON file is
+    a dataset manifest (conversion.formats.multi): its member files' columns
+    read as one matrix.
     """
     from conversion.formats.gct import GctReader
     from conversion.formats.gctx import GctxReader
+    from conversion.formats.multi import is_manifest, open_manifest
 
     path = Path(path)
     if not path.exists():
@@ -30,6 +33,8 @@ def open_matrix(path):
         return GctxReader(path)
     if head.startswith(b"#1."):
         return GctReader(path)
+    if is_manifest(path):
+        return open_manifest(path)
     if path.suffix.lower() in (".gctx", ".h5", ".hdf5"):
         # Let the GCTX reader say that this is not HDF5 (e.g. truncated).
         return GctxReader(path)

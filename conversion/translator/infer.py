@@ -1,4 +1,4 @@
-"""Streaming conversion: an L1000 Level 3 GCTX/GCT file -> an RNA-seq-like GCTX file.
+"""Streaming conversion: an L1000 Level 3 GCTX/GCT file (or a dataset manifest of several) -> an RNA-seq-like GCTX file.
 
 Memory is bounded by one chunk of profiles whatever the input size: the input
 is read chunk_size samples at a time (all genes of those samples, then the
@@ -25,6 +25,7 @@ import pandas as pd
 from conversion.files import atomic_path
 from conversion.formats import open_matrix
 from conversion.formats.l1000 import landmark_positions
+from conversion.formats.multi import MultiReader
 
 from .bundle import Bundle
 
@@ -115,11 +116,17 @@ def convert_file(
             raise ValueError(f"{in_path}: expected at least one profile (column) to convert, found none.")
         n_chunks = math.ceil(n_cols / chunk_size)
         stat = in_path.stat()
-        _prepare_parts(directory, {
+        description = {
             "input": str(in_path.resolve()), "input_size": stat.st_size, "input_mtime": stat.st_mtime,
             "bundle_version": bundle.version, "output_genes": len(bundle.output_entrez_ids),
             "chunk_size": chunk_size, "dtype": np.dtype(dtype).name, "n_cols": n_cols,
-        })
+        }
+        if isinstance(reader, MultiReader):
+            # A dataset manifest: the stat above is the manifest's. The reader refused to open if a
+            # member changed since the manifest was written; the members' own size and mtime here
+            # also drop parts converted from a member that was replaced and imported again.
+            description["input_members"] = reader.manifest["members"]
+        _prepare_parts(directory, description)
         todo = [i for i in range(n_chunks) if not _part(directory, i).exists()]
         done = n_chunks - len(todo)
         if progress and done:
