@@ -116,6 +116,14 @@ def register_dataset(
     return dataset
 
 
+def allowed_matrix_path(path) -> Path:
+    """allowed_path for a matrix a job will read: a dataset manifest's members must be allowed too."""
+    resolved = allowed_path(path)
+    if is_manifest(resolved):
+        _check_members_allowed(resolved)
+    return resolved
+
+
 def _check_members_allowed(path: Path) -> None:
     # The members are refused with allowed_path's sentence, the same whether they exist or not.
     for member in member_paths(read_manifest(path), path=path):

@@ -16,9 +16,8 @@ from pathlib import Path
 from celery import shared_task
 from django.db import transaction
 
-from conversion.datasets import load_metadata, register_dataset
+from conversion.datasets import allowed_matrix_path, load_metadata, register_dataset
 from conversion.models import ConversionJob, DatasetKind, TrainingJob, TranslatorModel
-from l1kweb.paths import allowed_path
 from conversion.formats.errors import FormatError
 from l1kweb.jobs import RETRY_TRANSIENT, STALE_AFTER, TRANSIENT_ERRORS, JobCancelled, JobStatus, hand_back, keep_alive
 
@@ -133,7 +132,8 @@ def train_job(job: TrainingJob) -> dict:
     step1, step2 = config.cyclegan.epochs, config.extrapolator.max_epochs
     TrainingJob.objects.filter(pk=job.pk).update(chunks_total=step1 + step2)
     job.chunks_total = step1 + step2
-    path = lambda p: allowed_path(p) if p else None  # noqa: E731
+    # A matrix may be a dataset manifest: its members are checked as well (conversion.datasets).
+    path = lambda p: allowed_matrix_path(p) if p else None  # noqa: E731
 
     def progress(stage, epoch, total, losses):
         # Epochs done so far: step 1's, then step 1's budget plus step 2's.

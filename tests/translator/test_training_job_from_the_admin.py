@@ -77,3 +77,20 @@ def test_training_without_gene_info_or_registry_fails_with_the_reason(tiny_world
     assert run_training.delay(job.pk).get()["status"] == "failed"
     job.refresh_from_db()
     assert job.error.startswith("The gene registry is empty: run import_genes first")
+
+
+def test_a_training_job_refuses_a_manifest_whose_member_lies_outside_the_allowed_folders(tiny_world, data_dir, settings, tmp_path_factory):
+    import shutil
+
+    from conversion.formats.multi import manifest_for, manifest_text
+
+    outside = tmp_path_factory.mktemp("outside") / "level3.gctx"
+    shutil.copy(tiny_world["l1000"], outside)
+    manifest = data_dir / "datasets" / "split.l1kset.json"
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    manifest.write_text(manifest_text(manifest_for([outside], manifest_path=manifest)))
+    settings.IMPORT_ROOTS = []  # the member's folder is no longer an import root; the manifest itself lies under DATA_DIR
+    job = TrainingJob.objects.create(name="x", size="tiny", device="cpu", l1000_path=str(manifest), rnaseq_path=str(manifest), epochs=1)
+    assert run_training.delay(job.pk).get()["status"] == "failed"
+    job.refresh_from_db()
+    assert job.error.startswith(f"Dataset manifest {manifest}:") and "paths must lie under the data directory or an import root" in job.error
