@@ -469,6 +469,7 @@ def _load_model_evaluation(release: Release) -> tuple[dict, dict]:
         rows = (
             (release.pk, int(e), float(p), float(r))
             for e, p, r in zip(recorded["entrez_ids"], recorded["pcc"], recorded["rmse"])
+            if np.isfinite(p)  # NaN: a gene the paired set lacks, so not measured
         )
         copy_rows(GeneReliability, ("release_id", "entrez_id", "pcc", "rmse"), rows)
     source = {k: recorded[k] for k in ("n_samples", "paired_set", "evaluated_at") if k in recorded}

@@ -1,8 +1,10 @@
 """Evaluation against baselines on a paired set (the paper's Fig. 3 comparisons).
 
 Inputs are arrays in the bundle's gene order: `l1000` (n, n_in) Level 3 landmark
-values and `truth` (n, n_out) RNA-seq of the same samples, already log2(count+1)
-and quantile-normalised to the bundle's reference.
+values and `truth` (n, n_out) RNA-seq of the same samples on the bundle's
+quantile scale, NaN in the columns of output genes the paired set lacks (GEO's
+GSE92743 measures fewer genes than a model outputs): every metric is computed
+over the genes the paired set has, and a gene it lacks has no gene-wise value.
 
 Landmark step (step 1): G(x) vs ratio scaling vs raw L1000, each against the
 RNA-seq landmark genes. All genes: the two-step model vs linear regression vs each
@@ -134,23 +136,29 @@ def evaluate_bundle(bundle, l1000: np.ndarray, truth_all: np.ndarray, *, seed: i
         raise ValueError(f"the bundle's output genes lack {len(missing)} landmark genes (Entrez ids {', '.join(missing[:10])}), so step 1 cannot be scored.")
     lm = np.array([position[g] for g in bundle.input_entrez_ids])
     truth_landmarks = truth_all[:, lm]
+    evaluated = ~np.isnan(truth_all).any(axis=0)  # (n_out,) the output genes the paired set has
+    if np.isnan(truth_landmarks).any():
+        raise ValueError("the paired RNA-seq lacks some landmark genes, so step 1 cannot be scored.")
     b = bundle.baselines
     ratio = l1000 * b["ratio_scale"]
     rng = np.random.default_rng(seed)
     step1 = {"model (G)": bundle.predict_landmarks(l1000), "ratio scaling": ratio, "raw L1000": l1000}
     full = {
-        "two-step model": bundle.predict(l1000),
-        "linear regression": apply_linear(b["linear"], ratio),
-        "training mean": np.broadcast_to(b["gene_mean"], truth_all.shape),
-        "random pairs": truth_all[_derangement(len(truth_all), rng)],
+        "two-step model": bundle.predict(l1000)[:, evaluated],
+        "linear regression": apply_linear(b["linear"], ratio)[:, evaluated],
+        "training mean": np.broadcast_to(b["gene_mean"][evaluated], (len(truth_all), int(evaluated.sum()))),
+        "random pairs": truth_all[_derangement(len(truth_all), rng)][:, evaluated],
     }
-    result = evaluate_predictions(truth_landmarks=truth_landmarks, truth_all=truth_all, step1=step1, full=full)
+    result = evaluate_predictions(truth_landmarks=truth_landmarks, truth_all=truth_all[:, evaluated], step1=step1, full=full)
+    result["evaluated_genes"] = evaluated
     gene_pcc = result["per_gene"]["all_genes"]
     result["summary"]["share_of_genes_model_beats"] = {
         name: float(np.mean(gene_pcc["two-step model"]["pcc"] > gene_pcc[name]["pcc"]))
         for name in ("linear regression", "training mean")
     }
     result["summary"]["n_samples"] = int(len(l1000))
+    result["summary"]["n_genes_evaluated"] = int(evaluated.sum())
+    result["summary"]["n_genes_missing"] = int((~evaluated).sum())
     return result
 
 
@@ -160,9 +168,12 @@ def gene_reliability(result: dict, *, paired_set: str) -> dict:
     from datetime import datetime, timezone
 
     per_gene = result["per_gene"]["all_genes"]["two-step model"]
+    evaluated = result["evaluated_genes"]
+    pcc, rmse = (np.full(len(evaluated), np.nan, dtype=np.float32) for _ in range(2))  # NaN: a gene the paired set lacks
+    pcc[evaluated], rmse[evaluated] = per_gene["pcc"], per_gene["rmse"]
     return {
-        "pcc": np.asarray(per_gene["pcc"], dtype=np.float32),
-        "rmse": np.asarray(per_gene["rmse"], dtype=np.float32),
+        "pcc": pcc,
+        "rmse": rmse,
         "n_samples": int(result["summary"]["n_samples"]),
         "paired_set": paired_set,
         "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -172,22 +183,38 @@ def gene_reliability(result: dict, *, paired_set: str) -> dict:
 def load_paired_for_bundle(bundle, l1000_path, rnaseq_path, *, rnaseq_values: str = "log2") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Read a GTEx-style paired set in the bundle's gene order: (sample_ids, l1000 (n, n_in), truth (n, n_out)).
 
-    rnaseq_values: "counts" (raw counts), "log2" (log2(count + 1), as GSE92743
-    and the synthetic world ship them) or "normalized" (already on the bundle's
-    quantile scale). Counts and log2 values are quantile-normalised to the
-    bundle's reference, as the training RNA-seq was.
+    rnaseq_values: "counts" (raw counts: log2(count + 1) is taken), "log2" (any
+    log2 expression: log2(count + 1) as the synthetic world ships it, or
+    GSE92743's log2 RPKM, itself quantile-normalised) or "normalized" (already on
+    the bundle's quantile scale). Counts and log2 values are quantile-normalised
+    onto the bundle's reference, as the training RNA-seq was; that uses only each
+    sample's ranks, so log2 RPKM and log2 counts land on the same scale. Output
+    genes the RNA-seq lacks are NaN columns (each sample is mapped onto the
+    reference's quantiles at the number of genes it has); the landmarks must all
+    be there.
     """
+    import pandas as pd
+
     from conversion.formats.gtex import read_paired
-    from conversion.formats.l1000 import landmark_positions
+    from conversion.formats.l1000 import entrez_ids_of, landmark_positions
     from conversion.normalize import QuantileReference, log2p1
 
     if rnaseq_values not in ("counts", "log2", "normalized"):
         raise ValueError(f"rnaseq_values must be counts, log2 or normalized, found {rnaseq_values!r}.")
     paired = read_paired(l1000_path, rnaseq_path)
     l1000 = paired.l1000[:, landmark_positions(paired.l1000_gene_ids, bundle.input_entrez_ids, path=l1000_path)]
-    truth = paired.rnaseq[:, landmark_positions(paired.rnaseq_gene_ids, bundle.output_entrez_ids, path=rnaseq_path)]
+    landmark_positions(paired.rnaseq_gene_ids, bundle.input_entrez_ids, path=rnaseq_path)  # names any missing landmark
+    have = pd.Series(np.arange(len(paired.rnaseq_gene_ids)), index=entrez_ids_of(paired.rnaseq_gene_ids))
+    found = have[~have.index.duplicated(keep="first")].reindex([int(g) for g in bundle.output_entrez_ids])
+    present = found.notna().to_numpy()
+    values = paired.rnaseq[:, found.to_numpy()[present].astype(np.int64)]
     if rnaseq_values == "counts":
-        truth = log2p1(truth)
+        values = log2p1(values)
     if rnaseq_values != "normalized":
-        truth = QuantileReference(bundle.quantile_reference).transform(truth)
+        reference = np.asarray(bundle.quantile_reference, dtype=np.float64)
+        if present.sum() != len(reference):
+            reference = np.interp(np.linspace(0, 1, int(present.sum())), np.linspace(0, 1, len(reference)), reference)
+        values = QuantileReference(reference).transform(values)
+    truth = np.full((len(values), len(present)), np.nan, dtype=np.float32)
+    truth[:, present] = values
     return paired.sample_ids, l1000, truth

@@ -31,7 +31,7 @@ class Command(BaseCommand):
         parser.add_argument("--rnaseq", required=True, help="Paired RNA-seq GCTX (rows by Entrez id, the same sample ids).")
         parser.add_argument("--out", required=True, help="Directory for metrics.json and report.html.")
         parser.add_argument("--rnaseq-values", default="log2", choices=["log2", "counts", "normalized"],
-                            help="Scale of the RNA-seq file: log2(count+1) (default), raw counts, or already quantile-normalised.")
+                            help="Scale of the RNA-seq file: log2 (default: log2(count+1), or GSE92743's log2 RPKM), raw counts, or already on the bundle's quantile scale.")
         parser.add_argument("--seed", type=int, default=0, help="Seed of the random pairing baseline.")
         parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
         parser.add_argument("--no-record", dest="record", action="store_false",
@@ -65,7 +65,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Wrote {out / 'metrics.json'} and {out / 'report.html'}" + (" and updated the model registry." if registered else "."))
 
     def _print(self, summary: dict) -> None:
-        self.stdout.write(f"{summary['n_samples']} paired samples; medians:")
+        missing = summary.get("n_genes_missing", 0)
+        genes = f" over the {summary['n_genes_evaluated']} output genes the paired RNA-seq has ({missing} it lacks)" if missing else ""
+        self.stdout.write(f"{summary['n_samples']} paired samples{genes}; medians:")
         self.stdout.write(f"  {'level':<10} {'method':<18} {'sample PCC':>10} {'Spearman':>9} {'RMSE':>7} {'gene PCC':>9}")
         for level in ("landmarks", "all_genes"):
             for method, s in summary[level].items():
