@@ -69,7 +69,7 @@ THREADS = 2
 # temporaries of one pass stay in the core's cache (measured: bench/bench_index.py).
 SUB_BLOCK_CELLS = 2**16
 # At most this many columns per group of the bound; fewer when the row is short.
-MAX_GROUP = 16
+MAX_GROUP = 8
 
 _F32_MAX = np.float32(np.finfo(np.float32).max)
 _F32_TINY = np.float32(np.finfo(np.float32).smallest_subnormal)
@@ -186,7 +186,8 @@ def _candidates(cd: np.ndarray, logfc: np.ndarray, rank_up: np.ndarray, *, n_gen
             cand |= rk >= t[5][:, None]
         idx = np.flatnonzero(cand)  # sorted by (row, column)
         # Gathered while the sub-block is in cache.
-        out.append((idx, cd.ravel().take(idx), logfc.ravel().take(idx), rank_up.ravel().take(idx), np.count_nonzero(cand, axis=1)))
+        counts = np.diff(np.searchsorted(idx, np.arange(rows + 1) * n))  # (rows,): candidates per row
+        out.append((idx, cd.ravel().take(idx), logfc.ravel().take(idx), rank_up.ravel().take(idx), counts))
     return t, out
 
 
