@@ -18,13 +18,14 @@ partition-per-list kernel it replaced):
    least k groups hold an eligible key as good as T, so the row's k-th best
    key is at least as good as T and every member of the list is a
    *candidate*: eligible, with a key as good as T. On the benchmark's data
-   about 1.1 k to 1.4 k values per list are candidates, 1.4 k to 2 k per
+   about 1.1 k to 1.3 k values per list are candidates, 1.4 k to 2 k per
    direction (its three lists overlap), of n = thousands.
-2. Exact. The candidates of a direction, all rows of a gene block at once, go
-   into a (genes, widest row) matrix per list, non-members as the worst key;
-   np.partition of that gives each row's exact k-th best key K. Every better
-   member is in the list, and the members equal to K fill the remaining
-   places in column order (the tie rule). Signed zeros tie, as they compare.
+2. Exact. The candidates of all rows of a gene block, per (gene, direction)
+   in output order, go into a (genes x 2, widest row) matrix per metric,
+   non-members as the worst key; np.partition of that gives each row's exact
+   k-th best key K. Every better member is in the list, and the members equal
+   to K fill the remaining places in column order (the tie rule). Signed
+   zeros tie, as they compare.
 
 The full-size passes of step 1 (masks, keys, reductions, comparisons) run on
 sub-blocks of about SUB_BLOCK_CELLS values, so that their temporaries stay in
@@ -97,47 +98,43 @@ def _kth(best: np.ndarray, k: int, *, largest: bool, none):
     return np.partition(best, at, axis=1)[:, at]
 
 
-def _masked(x: np.ndarray, keep: np.ndarray, fill: np.float32) -> np.ndarray:
-    """float32 x where keep, else fill; with bit operations (np.where on a random mask is 10x slower)."""
-    fill_bits = np.array(fill, dtype=np.float32).view(np.int32)
+def _masked(x: np.ndarray, keep: np.ndarray, fill) -> np.ndarray:
+    """32-bit x where keep, else fill; with bit operations (np.where on a random mask is 2 to 4 times slower)."""
+    fill_bits = np.array(fill, dtype=x.dtype).view(np.int32)
     mask = keep.view(np.int8).astype(np.int32)
     np.negative(mask, out=mask)  # 0 or all ones
     out = x.view(np.int32) ^ fill_bits
     out &= mask
     out ^= fill_bits
-    return out.view(np.float32)
+    return out.view(x.dtype)
 
 
-def _top_k(slot: np.ndarray, counts: np.ndarray, key: np.ndarray, member: np.ndarray, k: int, *, largest: bool) -> np.ndarray:
-    """Bool mask of each row's k best member keys, ties to the earlier candidate.
+def _top_k(slot: np.ndarray, counts: np.ndarray, key: np.ndarray, member: np.ndarray, k: int) -> np.ndarray:
+    """Bool mask of each row's k largest member keys, ties to the earlier candidate.
 
     The candidates come sorted by (row, column), counts per row; slot is each
     one's place in a (rows, widest row) matrix, flattened. They are laid out in
-    that matrix, non-members as the worst possible key, and np.partition of it
-    gives each row's k-th best key: every better member is in, and the members
+    that matrix, non-members as the smallest key, and np.partition of it gives
+    each row's k-th largest key: every larger member is in, and the members
     tied with it fill the remaining places in column order.
     """
     width = int(counts.max()) if len(counts) else 0
     if width <= k:
         return member.copy()
-    if key.dtype.kind == "f":
-        fill = key.dtype.type(-np.inf if largest else np.inf)
-        keyed = _masked(key, member, fill)
-    else:
-        fill = np.iinfo(key.dtype).min if largest else np.iinfo(key.dtype).max
-        keyed = np.where(member, key, fill)
+    fill = key.dtype.type(-np.inf) if key.dtype.kind == "f" else np.iinfo(key.dtype).min
+    keyed = _masked(key, member, fill)
     pad = np.full((len(counts), width), fill, dtype=key.dtype)
     pad.ravel()[slot] = keyed
-    at = width - k if largest else k - 1
-    kth = np.partition(pad, at, axis=1)[:, at]  # (rows,): fill where a row has fewer than k members, and all are in
-    chosen = keyed >= np.repeat(kth, counts) if largest else keyed <= np.repeat(kth, counts)
+    kth = np.partition(pad, width - k, axis=1)[:, width - k]  # (rows,): fill where a row has fewer than k members, and all are in
+    chosen = keyed >= np.repeat(kth, counts)
     chosen &= member
-    # A row holds more than k only where members tie with its k-th key: the later ones go.
-    n_chosen = np.count_nonzero(pad >= kth[:, None] if largest else pad <= kth[:, None], axis=1)
+    # A row holds more than k only where members tie with its k-th key: the later ones go
+    # (a Python loop over those rows only: integer-valued or clipped data).
+    n_chosen = np.count_nonzero(pad >= kth[:, None], axis=1)
     over = np.flatnonzero((n_chosen > k) & (kth != fill))
     if len(over):
         starts = np.cumsum(counts) - counts
-        for r in over:  # rows with ties at the k-th place (integer-valued or clipped data)
+        for r in over:
             a, b = starts[r], starts[r] + counts[r]
             tied = np.flatnonzero(chosen[a:b] & (keyed[a:b] == kth[r]))
             better = n_chosen[r] - len(tied)
@@ -146,12 +143,15 @@ def _top_k(slot: np.ndarray, counts: np.ndarray, key: np.ndarray, member: np.nda
 
 
 def _candidates(cd: np.ndarray, logfc: np.ndarray, rank_up: np.ndarray, *, n_genes: int, k: int):
-    """One sub-block of rows (rows, n): (thresholds, per direction its candidates).
+    """One sub-block of rows (rows, n): (thresholds, candidates), both per (row, direction).
 
-    thresholds: six (rows,) arrays, for the cd, logfc and rank lists up, then
-    down; rank thresholds are in units of the combined rank key (module docstring).
-    candidates: (flat index in the sub-block, sorted; cd; logfc; rank_up; count per row).
-    A candidate of the up lists has cd > 0, of the down lists cd < 0.
+    A candidate of the up lists has cd > 0, of the down lists cd < 0. They are
+    found in a (rows, 2, n) mask, so that np.flatnonzero gives them sorted by
+    (row, direction, column), the order of the output rows.
+    thresholds: (2 rows,) arrays for the cd, logfc and rank lists, one per
+    (row, direction), for keys where larger is better: cd and logfc, negated
+    for the down lists; -rank_up for the up list, rank_up for the down list.
+    candidates: (flat index in (rows, 2, n), sorted; cd; logfc; rank_up; count per (row, direction)).
     """
     rows, n = cd.shape
     N = n_genes
@@ -174,37 +174,40 @@ def _candidates(cd: np.ndarray, logfc: np.ndarray, rank_up: np.ndarray, *, n_gen
         np.minimum(_kth(_group_best(fc_down, g, np.fmin), k, largest=False, none=inf), _F32_MAX),
         np.maximum(_kth(_group_best(rk, g, np.maximum), k, largest=True, none=0), 2 * N + 1),
     )
-    out = []
-    for d in range(2):
-        if d == 0:
-            cand = cd >= t[0][:, None]
-            cand |= fc_up >= t[1][:, None]
-            cand |= rk <= t[2][:, None]
-        else:
-            cand = cd <= t[3][:, None]
-            cand |= fc_down <= t[4][:, None]
-            cand |= rk >= t[5][:, None]
-        idx = np.flatnonzero(cand)  # sorted by (row, column)
-        # Gathered while the sub-block is in cache.
-        counts = np.diff(np.searchsorted(idx, np.arange(rows + 1) * n))  # (rows,): candidates per row
-        out.append((idx, cd.ravel().take(idx), logfc.ravel().take(idx), rank_up.ravel().take(idx), counts))
-    return t, out
+    cand = np.empty((rows, 2, n), dtype=bool)
+    np.greater_equal(cd, t[0][:, None], out=cand[:, 0])
+    cand[:, 0] |= fc_up >= t[1][:, None]
+    cand[:, 0] |= rk <= t[2][:, None]
+    np.less_equal(cd, t[3][:, None], out=cand[:, 1])
+    cand[:, 1] |= fc_down <= t[4][:, None]
+    cand[:, 1] |= rk >= t[5][:, None]
+    idx = np.flatnonzero(cand)  # sorted by (row, direction, column)
+    half = idx // n  # 2 row + direction
+    src = idx - (half - (half >> 1)) * n  # flat index in (rows, n)
+    counts = np.diff(np.searchsorted(idx, np.arange(2 * rows + 1) * n))  # (2 rows,)
+    # In larger-is-better units (the rank thresholds were in units of the combined key).
+    thresholds = (
+        np.stack([t[0], -t[3]], axis=1).ravel(),
+        np.stack([t[1], -t[4]], axis=1).ravel(),
+        np.stack([-t[2], t[5] - 2 * N], axis=1).ravel(),
+    )
+    # Gathered while the sub-block is in cache.
+    return thresholds, (idx, cd.ravel().take(src), logfc.ravel().take(src), rank_up.ravel().take(src), counts)
 
 
-def _select(cand, t, *, up: bool, n_genes: int, k: int):
-    """The candidates of one direction (flat index, cd, logfc, rank_up, count per row) -> flags, bit 1 cd, 2 logfc, 4 rank."""
+def _select(cand, t, *, n: int, k: int) -> np.ndarray:
+    """Candidates (flat index in (genes, 2, n), cd, logfc, rank_up, count per (gene, direction)) -> flags, bit 1 cd, 2 logfc, 4 rank."""
     i, c, f, r, counts = cand
     width = int(counts.max()) if len(counts) else 0
     starts = np.cumsum(counts) - counts
     slot = np.arange(len(i)) + np.repeat(np.arange(len(counts)) * width - starts, counts)
-    t_cd, t_fc, t_rk = (np.repeat(x, counts) for x in t)
-    if up:  # every candidate has cd > 0: its rank key is rank_up
-        lists = ((c, c >= t_cd, True), (f, f >= t_fc, True), (r, r <= t_rk, False))
-    else:  # every candidate has cd < 0: its rank key is rank_up + 2N
-        lists = ((c, c <= t_cd, False), (f, f <= t_fc, False), (r, r >= t_rk - 2 * n_genes, True))
+    d = ((i // n) & 1).astype(np.int8)  # 0 up, 1 down
+    sign = np.float32(1) - np.float32(2) * d  # +1 up, -1 down: every key larger-is-better
+    keys = (c * sign, f * sign, r * (2 * d.astype(np.int32) - 1))
     flags = np.zeros(len(i), dtype=np.uint8)
-    for shift, (key, member, largest) in enumerate(lists):
-        flags |= _top_k(slot, counts, key, member, k, largest=largest).view(np.uint8) << np.uint8(shift)
+    for shift, (key, threshold) in enumerate(zip(keys, t)):
+        member = key >= np.repeat(threshold, counts)
+        flags |= _top_k(slot, counts, key, member, k).view(np.uint8) << np.uint8(shift)
     return flags
 
 
@@ -232,42 +235,25 @@ def top_rows_from_genes(
         return _rows(genes, columns, *empty, n_genes=n_genes)
     step = max(1, SUB_BLOCK_CELLS // n)
     # The full-size passes run per sub-block, whose temporaries stay in cache;
-    # the candidates (about 2 x 1.3 k per gene) are selected for the whole block at once.
+    # the candidates (about 2 x 200 per gene on bench/bench_index.py's data) are selected for the whole block at once.
     parts = [(a, *_candidates(cd[a : a + step], logfc[a : a + step], rank_up[a : a + step], n_genes=n_genes, k=k)) for a in range(0, len(genes), step)]
-    kept = []  # per direction: (flat index, cd, logfc, rank_up, flags, kept per row), sorted by (gene, column)
-    for d in range(2):
-        cand = [np.concatenate([p[2][d][0] + p[0] * n for p in parts])] + [np.concatenate([p[2][d][j] for p in parts]) for j in (1, 2, 3, 4)]
-        flags = _select(cand, [np.concatenate([p[1][3 * d + j] for p in parts]) for j in range(3)], up=d == 0, n_genes=n_genes, k=k)
-        keep = np.flatnonzero(flags)
-        bounds = np.searchsorted(keep, np.concatenate([[0], np.cumsum(cand[4])]))
-        per_row = np.diff(bounds)  # (genes,): rows kept per gene
-        kept.append([x.take(keep) for x in (*cand[:4], flags)] + [per_row])
-    # Interleave the two directions per gene: the up rows of a gene, then its down rows.
-    (i_up, *up, n_up), (i_down, *down, n_down) = kept
-    first = np.cumsum(n_up + n_down) - (n_up + n_down)  # (genes,): each gene's first output row
-    at_up = np.arange(len(i_up)) + np.repeat(first - (np.cumsum(n_up) - n_up), n_up)
-    at_down = np.arange(len(i_down)) + np.repeat(first + n_up - (np.cumsum(n_down) - n_down), n_down)
-    merged = []
-    for u, w in zip((i_up, *up), (i_down, *down)):
-        out = np.empty(len(u) + len(w), dtype=u.dtype)
-        out[at_up] = u
-        out[at_down] = w
-        merged.append(out)
-    d = np.zeros(len(i_up) + len(i_down), dtype=np.int8)
-    d[at_down] = 1
-    flat, c, f, r, flags = merged
-    row = flat // n
-    return _rows(genes, columns, row, d, flat - row * n, c, f, r, flags, n_genes=n_genes)
+    t = [np.concatenate([p[1][j] for p in parts]) for j in range(3)]
+    cand = [np.concatenate([p[2][0] + p[0] * 2 * n for p in parts])] + [np.concatenate([p[2][j] for p in parts]) for j in (1, 2, 3, 4)]
+    flags = _select(cand, t, n=n, k=k)
+    keep = np.flatnonzero(flags)
+    i, c, f, r, flags = (x.take(keep) for x in (*cand[:4], flags))
+    half = i // n  # 2 gene + direction: the rows are already in output order
+    return _rows(genes, columns, half >> 1, (half & 1).astype(np.int8), i - half * n, c, f, r, flags, n_genes=n_genes)
 
 
 def _rows(genes, columns, row, d, col, c, f, r, flags, *, n_genes: int) -> TopRows:
     return TopRows(
         gene=genes[row],
-        direction=np.array(DIRECTIONS)[d],
+        direction=np.array(DIRECTIONS).take(d),
         signature=columns[col],
         cd=c,
         logfc=f,
-        rank=np.where(d == 0, r, n_genes + 1 - r).astype(np.int32),
+        rank=r + d * (n_genes + 1 - 2 * r),  # rank_up, or rank_down = n_genes + 1 - rank_up where d = 1
         top_cd=(flags & 1) > 0,
         top_logfc=(flags & 2) > 0,
         top_rank=(flags & 4) > 0,
