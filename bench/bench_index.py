@@ -1,28 +1,35 @@
 """Top-100 index build: signatures/s of each way to build it, with peak memory.
 
 N_SIGS synthetic signatures of N_GENES genes (unit-length CD, log2FC, ranks),
-all six lists (CD, log2FC, rank x up, down), three ways in one run:
+all six lists (CD, log2FC, rank x up, down), in one run:
 
-1. gene-major (what build_index does): the signatures are written as a real
-   release store (signatures.store.StoreWriter) to a temporary directory, then
-   signatures.topk_rows.store_top_rows reads gene blocks from gene_major.h5 and
-   selects each gene's lists, on two threads. Timed from the open store (the
-   write is the merge step's cost, reported on its own).
-2. streaming (the earlier build, the baseline): signature blocks through
-   signatures.topk.TopKAccumulator, on CPU, and on CUDA when available.
-3. in memory: every signature held, numpy.argpartition per list over the
-   whole (genes, signatures) matrix (no tie rule; a lower bound on the work).
+1. gene-major, bound-and-select kernel (what build_index does):
+   the signatures are written as a real release store (signatures.store.StoreWriter)
+   to a temporary directory, then signatures.topk_rows.store_top_rows reads gene
+   blocks from gene_major.h5 and selects each gene's lists, on two threads.
+   Timed from the open store (the write is the merge step's cost, reported on its own).
+2. gene-major, partition-per-list kernel (the kernel before it, kept below as
+   `legacy_top_rows_from_genes`), over the same store and gene blocks.
+   Both gene-major builds run in a child process of their own (peak RSS = that
+   process's VmHWM during the build, the store open and nothing else held),
+   after the store's files were read once into the page cache, and the script
+   checks that they return the same rows (a digest of every field).
+3. streaming: signature blocks through signatures.topk.TopKAccumulator, on CPU,
+   and on CUDA when available.
+4. in memory: every signature held, numpy.argpartition per list over the
+   whole (genes, signatures) matrix (no tie rule; a lower bound on the work
+   of a partition per list).
 
-Peak memory is the process's maximum RSS after each phase, in the order run
-(gene-major first, so its figure is not inflated by the others' matrices).
-
-    .venv/bin/python bench/bench_index.py [--signatures 2048] [--genes 23614] [--block 512]
+    .venv/bin/python bench/bench_index.py [--signatures 2048] [--genes 23614] [--block 512] [--skip-streaming]
 """
 
 import argparse
+import hashlib
+import json
 import os
 import platform
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -34,8 +41,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from signatures.store import StoreWriter, open_store, ranks_up  # noqa: E402
-from signatures.topk import TopKAccumulator  # noqa: E402
-from signatures.topk_rows import store_top_rows  # noqa: E402
+from signatures.topk import TopKAccumulator, TopRows  # noqa: E402
+from signatures.topk_rows import DIRECTIONS, GENE_BLOCK_BYTES, _bounded_map, _runs, store_top_rows  # noqa: E402
 
 K = 100
 
@@ -51,8 +58,65 @@ def peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def gene_major(blocks, genes, directory):
-    """Write the store, then time the index over it; returns (write s, index s, rows)."""
+def _legacy_select(key: np.ndarray, k: int) -> np.ndarray:
+    """(genes, n) float32 keys, -inf = not eligible -> bool mask of each row's top k (ties by position)."""
+    n = key.shape[1]
+    valid = key > -np.inf
+    if n <= k:
+        return valid
+    kth = np.partition(key, n - k, axis=1)[:, n - k : n - k + 1]  # (genes, 1): the k-th largest key
+    better = key > kth
+    tied = (key == kth) & valid
+    need = k - better.sum(axis=1)
+    over = np.flatnonzero(tied.sum(axis=1) > need)  # genes where ties straddle the k-th place
+    if len(over):
+        sub = tied[over]
+        sub &= np.cumsum(sub, axis=1) <= need[over, None]
+        tied[over] = sub
+    return better | tied
+
+
+def legacy_top_rows_from_genes(genes, columns, cd, logfc, rank_up, *, n_genes, k):
+    """The kernel before the bound-and-select one (signatures/topk_rows.py until then): one np.partition per list."""
+    neg_inf = np.float32(-np.inf)
+    rank_f = rank_up.astype(np.float32)
+    masks = []
+    for direction in DIRECTIONS:
+        sign = cd > 0 if direction == "up" else cd < 0
+        s = np.float32(1 if direction == "up" else -1)
+        masks.append(
+            (
+                _legacy_select(np.where(sign, s * cd, neg_inf), k),
+                _legacy_select(np.where(sign, s * logfc, neg_inf), k),
+                _legacy_select(np.where(sign, -rank_f if direction == "up" else rank_f - np.float32(n_genes + 1), neg_inf), k),
+            )
+        )
+    union = np.stack([m[0] | m[1] | m[2] for m in masks], axis=1)
+    g, d, c = np.nonzero(union)
+    flags = [np.stack([m[i] for m in masks], axis=1)[g, d, c] for i in range(3)]
+    r = rank_up[g, c]
+    return TopRows(
+        gene=np.asarray(genes, dtype=np.int64)[g], direction=np.array(DIRECTIONS)[d], signature=np.asarray(columns)[c],
+        cd=cd[g, c], logfc=logfc[g, c], rank=np.where(d == 0, r, n_genes + 1 - r).astype(np.int32),
+        top_cd=flags[0], top_logfc=flags[1], top_rank=flags[2],
+    )  # fmt: skip
+
+
+def legacy_store_top_rows(store, columns, *, k, block_size=1024):
+    """store_top_rows as it was: the same gene blocks and two threads, the legacy kernel."""
+    runs = _runs(columns)
+    n_block = max(1, min(block_size, GENE_BLOCK_BYTES // (12 * max(1, len(columns)))))
+
+    def block_rows(bounds):
+        a, b = bounds
+        cd, logfc, rank_up = store.read_gene_block(a, b, runs)
+        return legacy_top_rows_from_genes(np.arange(a, b), columns, cd, logfc, rank_up, n_genes=store.n_genes, k=k)
+
+    yield from _bounded_map(block_rows, [(a, min(a + n_block, store.n_genes)) for a in range(0, store.n_genes, n_block)])
+
+
+def write_store(blocks, genes, directory):
+    """The release store of the synthetic signatures; returns the seconds it took."""
     n = sum(len(b[0]) for b in blocks)
     t = time.perf_counter()
     with StoreWriter(directory, np.arange(1, genes + 1), n) as writer:
@@ -60,13 +124,42 @@ def gene_major(blocks, genes, directory):
         for cd, fc, _ in blocks:
             writer.write(start, [f"s{start + i}" for i in range(len(cd))], cd, fc)
             start += len(cd)
-    written = time.perf_counter() - t
-    t = time.perf_counter()
+    return time.perf_counter() - t
+
+
+def _vm_hwm_mb():
+    """This process's peak resident set (VmHWM) in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return peak_mb()
+
+
+def gene_major_child(kernel, directory):
+    """In a child process: one gene-major build over the store; prints seconds, rows, a digest of the rows and memory.
+
+    peak_mb is the child's VmHWM during the build: the peak is reset
+    (/proc/self/clear_refs) once the store is open, so imports do not count;
+    start_mb is its resident set at that moment.
+    """
+    build = {"new": store_top_rows, "legacy": legacy_store_top_rows}[kernel]
+    digest = hashlib.sha256()
     n_rows = 0
     with open_store(directory) as store:
-        for top in store_top_rows(store, np.arange(n), k=K):
+        Path("/proc/self/clear_refs").write_text("5")
+        start_mb = _vm_hwm_mb()
+        t = time.perf_counter()
+        for top in build(store, np.arange(store.n_signatures), k=K):
             n_rows += len(top)
-    return written, time.perf_counter() - t, n_rows
+            for field in ("gene", "direction", "signature", "cd", "logfc", "rank", "top_cd", "top_logfc", "top_rank"):
+                digest.update(np.ascontiguousarray(getattr(top, field)).tobytes())
+        seconds = time.perf_counter() - t
+    print(json.dumps({"seconds": seconds, "rows": n_rows, "digest": digest.hexdigest(), "peak_mb": _vm_hwm_mb(), "start_mb": start_mb}))
+
+
+def gene_major(kernel, directory):
+    out = subprocess.run([sys.executable, __file__, "--child", kernel, "--store", str(directory)], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def stream(blocks, genes, device):
@@ -98,7 +191,12 @@ def main():
     p.add_argument("--signatures", type=int, default=2048)
     p.add_argument("--genes", type=int, default=23614)
     p.add_argument("--block", type=int, default=512)
+    p.add_argument("--skip-streaming", action="store_true", help="leave out the TopKAccumulator build (slow at many genes)")
+    p.add_argument("--child", choices=["new", "legacy"], help=argparse.SUPPRESS)
+    p.add_argument("--store", help=argparse.SUPPRESS)
     a = p.parse_args()
+    if a.child:
+        return gene_major_child(a.child, a.store)
     rng = np.random.default_rng(0)
     blocks = [block(rng, min(a.block, a.signatures - s), a.genes) for s in range(0, a.signatures, a.block)]
     data_mb = peak_mb()
@@ -106,22 +204,36 @@ def main():
     print(f"{a.signatures} signatures x {a.genes} genes, top {K} x 3 metrics x 2 directions, blocks of {a.block}")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
-        written, tg, n_rows_gm = gene_major(blocks, a.genes, Path(tmp) / "store")
-        disk_mb = sum(p.stat().st_size for p in (Path(tmp) / "store").iterdir()) / 2**20
-    print(f"gene-major, cpu: {a.signatures / tg:10.1f} signatures/s ({tg:.2f} s, {n_rows_gm} index rows); peak RSS {peak_mb():.0f} MB; "
-          f"store written in {written:.2f} s ({disk_mb:.0f} MB on disk)")
-    t, n_rows = stream(blocks, a.genes, "cpu")
-    print(f"streaming, cpu : {a.signatures / t:10.1f} signatures/s ({t:.2f} s, {n_rows} index rows); peak RSS {peak_mb():.0f} MB (input blocks alone {data_mb:.0f} MB)")
-    if n_rows != n_rows_gm:
-        raise SystemExit(f"the two builds disagree: {n_rows_gm} rows from the gene-major store, {n_rows} streamed")
-    if torch.cuda.is_available():
-        stream(blocks[:1], a.genes, "cuda")  # warm-up
-        torch.cuda.reset_peak_memory_stats()
-        t_gpu, _ = stream(blocks, a.genes, "cuda")
-        print(f"streaming, cuda: {a.signatures / t_gpu:10.1f} signatures/s ({t_gpu:.2f} s); peak GPU memory {torch.cuda.max_memory_allocated() / 2**20:.0f} MB ({torch.cuda.get_device_name()})")
+        directory = Path(tmp) / "store"
+        written = write_store(blocks, a.genes, directory)
+        disk_mb = sum(p.stat().st_size for p in directory.iterdir()) / 2**20
+        print(f"store written in {written:.2f} s ({disk_mb:.0f} MB on disk)")
+        for path in directory.iterdir():  # into the page cache, so that neither build pays the first read
+            with open(path, "rb") as fh:
+                while fh.read(2**26):
+                    pass
+        new = gene_major("new", directory)
+        legacy = gene_major("legacy", directory)
+    for name, r in (("gene-major, bound-and-select (new)", new), ("gene-major, partition per list (legacy)", legacy)):
+        print(f"{name}: {a.signatures / r['seconds']:10.1f} signatures/s ({r['seconds']:.2f} s, {r['rows']} index rows); "
+              f"peak RSS {r['peak_mb']:.0f} MB (child process with the store open, {r['start_mb']:.0f} MB before the build)")
+    if (new["rows"], new["digest"]) != (legacy["rows"], legacy["digest"]):
+        raise SystemExit(f"the two gene-major kernels disagree: {new['rows']} rows (digest {new['digest'][:12]}) against {legacy['rows']} ({legacy['digest'][:12]})")
+    print(f"new and legacy kernels: the same {new['rows']} rows (sha256 of every field {new['digest'][:16]})")
+    tg, tl = new["seconds"], legacy["seconds"]
+    if not a.skip_streaming:
+        t, n_rows = stream(blocks, a.genes, "cpu")
+        print(f"streaming, cpu : {a.signatures / t:10.1f} signatures/s ({t:.2f} s, {n_rows} index rows); peak RSS {peak_mb():.0f} MB (input blocks alone {data_mb:.0f} MB)")
+        if n_rows != new["rows"]:
+            raise SystemExit(f"the builds disagree: {new['rows']} rows from the gene-major store, {n_rows} streamed")
+        if torch.cuda.is_available():
+            stream(blocks[:1], a.genes, "cuda")  # warm-up
+            torch.cuda.reset_peak_memory_stats()
+            t_gpu, _ = stream(blocks, a.genes, "cuda")
+            print(f"streaming, cuda: {a.signatures / t_gpu:10.1f} signatures/s ({t_gpu:.2f} s); peak GPU memory {torch.cuda.max_memory_allocated() / 2**20:.0f} MB ({torch.cuda.get_device_name()})")
     tb = baseline(blocks, a.genes)
     print(f"baseline (all in memory, argpartition): {a.signatures / tb:10.1f} signatures/s ({tb:.2f} s); peak RSS {peak_mb():.0f} MB")
-    print(f"gene-major / streaming throughput: {t / tg:.2f}x; streaming / in-memory: {tb / t:.2f}x; gene-major / in-memory: {tb / tg:.2f}x")
+    print(f"new / legacy gene-major throughput: {tl / tg:.2f}x; new / in-memory: {tb / tg:.2f}x" + ("" if a.skip_streaming else f"; new / streaming: {t / tg:.2f}x"))
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

@@ -4,10 +4,12 @@ For each perturbation type we read the gene-major store (gene_major.h5) in
 blocks of genes, each gene's row restricted to the type's signature columns,
 and signatures.topk_rows.top_rows_from_genes selects the top k by CD, by
 log2FC and by the gene's rank inside the signature, for both directions; two
-threads work on alternate gene blocks (measured on 2 cores they gain little
-over one: much of the kernel holds the GIL). The union is bulk-loaded with COPY. Memory: two gene blocks
-in flight, each about ``signatures.topk_rows.GENE_BLOCK_BYTES`` of values (n_block_genes x the
-type's signatures x cd, logfc, rank_up) plus a few masks of the same shape,
+threads work on alternate gene blocks (numpy releases the GIL inside each
+pass; docs/benchmarks.md gives what the second one gains). The union is
+bulk-loaded with COPY. Memory: two gene blocks in flight, each at most
+``signatures.topk_rows.GENE_BLOCK_BYTES`` of values (n_block_genes x the
+type's signatures x cd, logfc, rank_up) plus the kernel's few MiB of
+temporaries and the block's candidates and rows (topk_rows' docstring),
 whatever the number of genes.
 """
 
