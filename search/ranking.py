@@ -4,8 +4,13 @@ For one gene g and a set of signatures, a signature up-regulates g when its
 CD coefficient for g is positive and down-regulates g when it is negative.
 Three orders are offered: by CD coefficient, by log2 fold change, and by g's
 rank inside the signature (1 = the signature's most up-, or down-, regulated
-gene). Ties are broken by store column so every order is reproducible, and the
-same order is used for the precomputed top lists and for exact queries.
+gene). Many signatures share a rank (a gene is the most up-regulated gene of
+many signatures): ties in rank break by |CD|, larger first (`rank_key`), and
+any remaining tie by store column, so every order is reproducible; the same
+order is used for the precomputed top lists (signatures.topk_rows,
+signatures.topk) and for exact queries. (CD and log2FC are floats: equal CDs
+have equal |CD|, and a gene without a CD, whose log2FC would tie at 0, is in no
+list, so those orders go straight to the column.)
 
 Plain numpy: the Django query code calls it and it is tested without a database.
 """
@@ -13,6 +18,8 @@ Plain numpy: the Django query code calls it and it is tested without a database.
 from __future__ import annotations
 
 import numpy as np
+
+from signatures.order import rank_key
 
 METRICS = ("cd", "logfc", "rank")
 DIRECTIONS = ("up", "down")
@@ -27,7 +34,7 @@ def direction_rank(rank_up: np.ndarray, n_genes: int, direction: str) -> np.ndar
 def sort_key(cd: np.ndarray, logfc: np.ndarray, rank: np.ndarray, *, direction: str, metric: str) -> np.ndarray:
     """Ascending key (smaller = better) for `metric` in `direction`; rank is already per direction."""
     if metric == "rank":
-        return np.asarray(rank, dtype=np.float64)
+        return rank_key(rank, cd)
     values = np.asarray(cd if metric == "cd" else logfc, dtype=np.float64)
     return -values if direction == "up" else values
 

@@ -68,12 +68,26 @@ def _order(key: torch.Tensor, sig: torch.Tensor) -> torch.Tensor:
     return (monotone << 32) + (0xFFFFFFFF - sig)
 
 
+def _best(key: torch.Tensor, sig: torch.Tensor, width: int) -> torch.Tensor:
+    """Positions (n_genes, width) of each row's `width` best (key descending, then column ascending).
+
+    float32 keys go through one int64 order key (_order); the rank lists'
+    float64 keys (signatures.order.rank_key) do not fit one beside the column,
+    so they are sorted twice, stably: by column, then by key.
+    """
+    if key.dtype == torch.float32:
+        return torch.topk(_order(key, sig), width, dim=1, largest=True, sorted=False).indices
+    by_column = torch.argsort(sig, dim=1, stable=True)
+    by_key = torch.argsort(torch.gather(key + 0.0, 1, by_column), dim=1, descending=True, stable=True)
+    return torch.gather(by_column, 1, by_key[:, :width])
+
+
 class _List:
     """One running top-k list for all genes: keys and payloads, each (n_genes, <=k)."""
 
-    def __init__(self, n_genes: int, device: torch.device):
+    def __init__(self, n_genes: int, device: torch.device, *, key_dtype=torch.float32):
         empty_f = torch.empty((n_genes, 0), dtype=torch.float32, device=device)
-        self.key = empty_f
+        self.key = torch.empty((n_genes, 0), dtype=key_dtype, device=device)
         self.sig = torch.empty((n_genes, 0), dtype=torch.int64, device=device)
         self.cd = empty_f
         self.logfc = empty_f
@@ -83,12 +97,12 @@ class _List:
         if key.shape[1] > k:
             # Pre-select the block's own top k first, so the payloads are
             # concatenated and gathered at width 2k rather than k + block.
-            pick = torch.topk(_order(key, sig), k, dim=1, largest=True, sorted=False).indices
+            pick = _best(key, sig, k)
             key, sig, cd, logfc, rank = (torch.gather(t, 1, pick) for t in (key, sig, cd, logfc, rank))
         key = torch.cat([self.key, key], dim=1)
         sig = torch.cat([self.sig, sig], dim=1)
         width = min(k, key.shape[1])
-        best = torch.topk(_order(key, sig), width, dim=1, largest=True, sorted=False).indices  # (n_genes, width)
+        best = _best(key, sig, width)  # (n_genes, width)
         self.key = torch.gather(key, 1, best)
         self.sig = torch.gather(sig, 1, best)
         self.cd = torch.gather(torch.cat([self.cd, cd], dim=1), 1, best)
@@ -105,7 +119,7 @@ class TopKAccumulator:
         self.n_genes = int(n_genes)
         self.k = int(k)
         self.device = torch.device(device)
-        self.lists = {(d, m): _List(self.n_genes, self.device) for d in DIRECTIONS for m in METRICS}
+        self.lists = {(d, m): _List(self.n_genes, self.device, key_dtype=torch.float64 if m == "rank" else torch.float32) for d in DIRECTIONS for m in METRICS}
         self.n_seen = 0
 
     def update(self, columns: np.ndarray, cd: np.ndarray, logfc: np.ndarray, rank_up: np.ndarray) -> None:
@@ -122,13 +136,15 @@ class TopKAccumulator:
         neg_inf = torch.tensor(float("-inf"), device=dev)
         up, down = cd_t > 0, cd_t < 0
         rank_down = (self.n_genes + 1) - rank_t
+        abs_cd = cd_t.double().abs()
         keys = {
             ("up", "cd"): torch.where(up, cd_t, neg_inf),
             ("down", "cd"): torch.where(down, -cd_t, neg_inf),
             ("up", "logfc"): torch.where(up, fc_t, neg_inf),
             ("down", "logfc"): torch.where(down, -fc_t, neg_inf),
-            ("up", "rank"): torch.where(up, -rank_t.float(), neg_inf),
-            ("down", "rank"): torch.where(down, -rank_down.float(), neg_inf),
+            # -signatures.order.rank_key: the rank, then larger |CD|, in float64 as there
+            ("up", "rank"): torch.where(up, -(rank_t.double() - 0.5 * (abs_cd / (1.0 + abs_cd))), neg_inf.double()),
+            ("down", "rank"): torch.where(down, -(rank_down.double() - 0.5 * (abs_cd / (1.0 + abs_cd))), neg_inf.double()),
         }
         for (direction, metric), key in keys.items():
             ranks = rank_t if direction == "up" else rank_down

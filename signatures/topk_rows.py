@@ -1,7 +1,8 @@
 """Per-gene top lists from gene-major rows: every list of a block of genes at once.
 
 Computes exactly the rows of signatures.topk.TopKAccumulator (same lists, same
-tie rule: key descending, then store column ascending; direction is the sign
+tie rule: key descending, then store column ascending, the rank lists' key
+being signatures.order.rank_key (rank, then larger |CD|); direction is the sign
 of CD; logfc and rank lists only among signatures whose CD has the list's
 sign; a NaN CD is neither sign, so it enters no list) from a gene's values
 over a set of signature columns, read as contiguous gene-major rows
@@ -35,10 +36,11 @@ against 1 for the bit operations of _masked).
 The keys, per direction (N = n_genes; "best" = largest unless noted):
     CD:     up cd among cd > 0; down the smallest cd among cd < 0.
     log2FC: up logfc among cd > 0; down the smallest logfc among cd < 0.
-    rank:   one int32 key for both directions, rank_up + N * class with class
-            0 for cd > 0, 1 for neither sign (zero, NaN), 2 for cd < 0:
-            up = smallest key <= N (smallest rank_up), down = largest key
-            > 2N (largest rank_up, i.e. smallest rank_down = N + 1 - rank_up).
+    rank:   one int32 key for both directions, rank_up + (N + 1) * class with
+            class 0 for cd > 0, 1 for neither sign (zero, NaN: rank_up 0), 2 for
+            cd < 0: up = smallest key <= N (smallest rank_up), down = largest key
+            > 2 (N + 1) (largest rank_up, i.e. smallest rank_down = N + 1 - rank_up);
+            the exact selection then orders by signatures.order.rank_key.
 A NaN CD is neither sign: that signature is in none of the gene's lists, here
 and in TopKAccumulator. A NaN log2FC where the CD is a number (the store does
 not write one: a log2FC is a difference of means, finite where the CD is) is
@@ -60,6 +62,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from signatures.order import rank_key
 from signatures.topk import TopRows
 
 DIRECTIONS = ("up", "down")
@@ -122,7 +125,7 @@ def _top_k(slot: np.ndarray, counts: np.ndarray, key: np.ndarray, member: np.nda
     if width <= k:
         return member.copy()
     fill = key.dtype.type(-np.inf) if key.dtype.kind == "f" else np.iinfo(key.dtype).min
-    keyed = _masked(key, member, fill)
+    keyed = _masked(key, member, fill) if key.dtype.itemsize == 4 else np.where(member, key, fill)
     pad = np.full((len(counts), width), fill, dtype=key.dtype)
     pad.ravel()[slot] = keyed
     kth = np.partition(pad, width - k, axis=1)[:, width - k]  # (rows,): fill where a row has fewer than k members, and all are in
@@ -162,17 +165,17 @@ def _candidates(cd: np.ndarray, logfc: np.ndarray, rank_up: np.ndarray, *, n_gen
     fc_up = _masked(logfc, up, -inf)
     fc_down = _masked(logfc, down, inf)
     rk = np.add(~up, down, dtype=np.int32)
-    rk *= N
+    rk *= N + 1  # classes apart even for rank_up 0, a gene without a CD (signatures.store.ranks_up)
     rk += rank_up
     # Thresholds, clamped to the eligible range: where a row has fewer than k
     # eligible values every eligible value is a candidate.
     t = (
         np.maximum(_kth(_group_best(cd, g, np.fmax), k, largest=True, none=-inf), _F32_TINY),
         np.maximum(_kth(_group_best(fc_up, g, np.fmax), k, largest=True, none=-inf), -_F32_MAX),
-        np.minimum(_kth(_group_best(rk, g, np.minimum), k, largest=False, none=3 * N + 1), N),
+        np.minimum(_kth(_group_best(rk, g, np.minimum), k, largest=False, none=3 * (N + 1)), N),
         np.minimum(_kth(_group_best(cd, g, np.fmin), k, largest=False, none=inf), -_F32_TINY),
         np.minimum(_kth(_group_best(fc_down, g, np.fmin), k, largest=False, none=inf), _F32_MAX),
-        np.maximum(_kth(_group_best(rk, g, np.maximum), k, largest=True, none=0), 2 * N + 1),
+        np.maximum(_kth(_group_best(rk, g, np.maximum), k, largest=True, none=0), 2 * (N + 1) + 1),
     )
     cand = np.empty((rows, 2, n), dtype=bool)
     np.greater_equal(cd, t[0][:, None], out=cand[:, 0])
@@ -189,13 +192,13 @@ def _candidates(cd: np.ndarray, logfc: np.ndarray, rank_up: np.ndarray, *, n_gen
     thresholds = (
         np.stack([t[0], -t[3]], axis=1).ravel(),
         np.stack([t[1], -t[4]], axis=1).ravel(),
-        np.stack([-t[2], t[5] - 2 * N], axis=1).ravel(),
+        np.stack([-t[2], t[5] - 2 * (N + 1)], axis=1).ravel(),
     )
     # Gathered while the sub-block is in cache.
     return thresholds, (idx, cd.ravel().take(src), logfc.ravel().take(src), rank_up.ravel().take(src), counts)
 
 
-def _select(cand, t, *, n: int, k: int) -> np.ndarray:
+def _select(cand, t, *, n: int, k: int, n_genes: int) -> np.ndarray:
     """Candidates (flat index in (genes, 2, n), cd, logfc, rank_up, count per (gene, direction)) -> flags, bit 1 cd, 2 logfc, 4 rank."""
     i, c, f, r, counts = cand
     width = int(counts.max()) if len(counts) else 0
@@ -203,10 +206,13 @@ def _select(cand, t, *, n: int, k: int) -> np.ndarray:
     slot = np.arange(len(i)) + np.repeat(np.arange(len(counts)) * width - starts, counts)
     d = ((i // n) & 1).astype(np.int8)  # 0 up, 1 down
     sign = np.float32(1) - np.float32(2) * d  # +1 up, -1 down: every key larger-is-better
-    keys = (c * sign, f * sign, r * (2 * d.astype(np.int32) - 1))
+    rank_units = r * (2 * d.astype(np.int32) - 1)  # the thresholds' units: -rank_up up, rank_up down
+    # Ranks tie often: the rank list orders by signatures.order.rank_key (rank, then larger |CD|), negated.
+    rank_in_direction = np.where(d == 0, r, n_genes + 1 - r)
+    keys = (c * sign, f * sign, -rank_key(rank_in_direction, c))
     flags = np.zeros(len(i), dtype=np.uint8)
-    for shift, (key, threshold) in enumerate(zip(keys, t)):
-        member = key >= np.repeat(threshold, counts)
+    for shift, (key, threshold, units) in enumerate(zip(keys, t, (keys[0], keys[1], rank_units))):
+        member = units >= np.repeat(threshold, counts)
         flags |= _top_k(slot, counts, key, member, k).view(np.uint8) << np.uint8(shift)
     return flags
 
@@ -239,7 +245,7 @@ def top_rows_from_genes(
     parts = [(a, *_candidates(cd[a : a + step], logfc[a : a + step], rank_up[a : a + step], n_genes=n_genes, k=k)) for a in range(0, len(genes), step)]
     t = [np.concatenate([p[1][j] for p in parts]) for j in range(3)]
     cand = [np.concatenate([p[2][0] + p[0] * 2 * n for p in parts])] + [np.concatenate([p[2][j] for p in parts]) for j in (1, 2, 3, 4)]
-    flags = _select(cand, t, n=n, k=k)
+    flags = _select(cand, t, n=n, k=k, n_genes=n_genes)
     keep = np.flatnonzero(flags)
     i, c, f, r, flags = (x.take(keep) for x in (*cand[:4], flags))
     half = i // n  # 2 gene + direction: the rows are already in output order

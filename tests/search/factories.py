@@ -79,13 +79,15 @@ def gene_ranks_up(cd: np.ndarray) -> np.ndarray:
 
 
 def reference_list(cd, logfc, rank_up, columns, n_genes, *, direction, metric):
-    """Columns regulating the gene in `direction`, best first, by a plain sort (ties by column)."""
+    """Columns regulating the gene in `direction`, best first, by a plain sort (ranks tie by |CD|, then by column)."""
     items = []
     for c in columns:
         if (cd[c] > 0) if direction == "up" else (cd[c] < 0):
             rank = int(rank_up[c]) if direction == "up" else n_genes + 1 - int(rank_up[c])
             value = {"cd": float(cd[c]), "logfc": float(logfc[c]), "rank": rank}[metric]
-            key = value if metric == "rank" else (-value if direction == "up" else value)
+            # rank ties break by larger |CD| (rank - a / (2 (1 + a)), a = |CD|, in float64), every tie left by column
+            a = abs(float(cd[c]))
+            key = rank - 0.5 * (a / (1.0 + a)) if metric == "rank" else (-value if direction == "up" else value)
             items.append((key, int(c)))
     return [c for _, c in sorted(items)]
 
