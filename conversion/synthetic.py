@@ -238,8 +238,20 @@ def _drug_names(n: int, rng) -> list[str]:
     return out
 
 
-def _make_design(spec: WorldSize, genes: pd.DataFrame, rng) -> _Design:
-    cells = CELL_LINES[: spec.n_cells]
+def _make_design(spec: WorldSize, genes: pd.DataFrame, rng, *, revise_perts=None) -> _Design:
+    """Perturbagens, then the plates that hold them.
+
+    `revise_perts(perts)` (the lincs2020 layout: sibling sgRNAs, mechanisms of
+    action) may change the perturbagens before they are put on plates; it draws
+    from its own generator, so the GEO layout's draws stay as they were.
+    """
+    perts = _make_perts(spec, genes, rng)
+    if revise_perts is not None:
+        perts = revise_perts(perts)
+    return _Design(inst_info=_lay_out_plates(spec, perts, rng), perts=perts)
+
+
+def _make_perts(spec: WorldSize, genes: pd.DataFrame, rng) -> pd.DataFrame:
     k = spec.n_programs
     perts = []
     for i, name in enumerate(_drug_names(spec.n_compounds, rng)):
@@ -269,7 +281,12 @@ def _make_design(spec: WorldSize, genes: pd.DataFrame, rng) -> _Design:
                 "active": _active_cells(spec.n_cells, rng),
             }
         )
-    perts = pd.DataFrame(perts)
+    return pd.DataFrame(perts)
+
+
+def _lay_out_plates(spec: WorldSize, perts: pd.DataFrame, rng) -> pd.DataFrame:
+    """GEO-style inst_info: one row per profile, plates contiguous, in matrix column order."""
+    cells = CELL_LINES[: spec.n_cells]
     rows = []
     wells = [f"{r}{c:02d}" for r in "ABCDEFGHIJKLMNOP" for c in range(1, 25)]
     batch_no = 0
@@ -285,8 +302,7 @@ def _make_design(spec: WorldSize, genes: pd.DataFrame, rng) -> _Design:
         layout = [("EMPTY_VECTOR", "EMPTY_VECTOR", "ctl_vector", np.nan, None)] * spec.n_vector
         layout += [(p.pert_id, p.pert_iname, "trt_xpr", np.nan, None) for p in knockouts.itertuples()]
         rows += _plates(f"XPR{batch_no:03d}_{cell}_{XPR_TIME}H", cell, XPR_TIME, layout, spec.n_replicates, wells, rng)
-    inst = pd.DataFrame(rows)
-    return _Design(inst_info=inst, perts=perts)
+    return pd.DataFrame(rows)
 
 
 def _active_cells(n_cells: int, rng) -> np.ndarray:
@@ -395,10 +411,9 @@ def _write_ncbi(path: Path, genes: pd.DataFrame) -> Path:
     return _atomic_tsv(frame, path)
 
 
-def _write_level3(path: Path, spec: WorldSize, genes: pd.DataFrame, model: _Model, design: _Design, rng) -> Path:
-    """L1000 Level 3 GCTX, plate by plate (bounded memory), rows in shuffled order keyed by Entrez id."""
-    inst = design.inst_info
-    row_pos = rng.permutation(np.flatnonzero(genes.is_bing.to_numpy()))  # gene positions in file row order
+def _level3_rows(genes: pd.DataFrame, rng) -> tuple[np.ndarray, pd.DataFrame]:
+    """Level 3 rows: gene positions in file row order (landmarks and inferred, shuffled) and their row metadata."""
+    row_pos = rng.permutation(np.flatnonzero(genes.is_bing.to_numpy()))
     row_meta = pd.DataFrame(
         {
             "pr_gene_id": genes.entrez_id.to_numpy()[row_pos],
@@ -407,27 +422,41 @@ def _write_level3(path: Path, spec: WorldSize, genes: pd.DataFrame, model: _Mode
             "pr_is_bing": 1,
         }
     )
+    return row_pos, row_meta
+
+
+def _level3_plates(spec: WorldSize, model: _Model, design: _Design, row_pos: np.ndarray, rng):
+    """Yield (wells, block) plate by plate: the plate's inst_info rows and their L1000 values (len(wells), len(row_pos)).
+
+    Rows of a plate are contiguous in inst_info, so a writer needs one write per plate.
+    """
+    inst = design.inst_info
     effects = _pert_effects(spec, model, design.perts)
     pert_index = {pid: i for i, pid in enumerate(design.perts.pert_id)}
     active = np.stack(design.perts.active.to_numpy())  # (n_perts, n_cells)
     cell_index = {c: i for i, c in enumerate(CELL_LINES)}
-    row_ids = [str(e) for e in row_meta.pr_gene_id]
     k = spec.n_programs
-    with GctxWriter(path, row_ids, len(inst), row_meta=row_meta) as writer:
-        for plate, wells in inst.groupby("rna_plate", sort=False):
+    for plate, wells in inst.groupby("rna_plate", sort=False):
+        cells = np.array([cell_index[c] for c in wells.cell_id])
+        shift = np.zeros((len(wells), len(model.mean)), dtype=np.float32)
+        for j, w in enumerate(wells.itertuples()):
+            if w.pert_type.startswith("trt_"):
+                p = pert_index[w.pert_id]
+                if active[p, cells[j]]:
+                    shift[j] = effects[p] * _effect_scale(w.pert_dose, w.pert_time, w.pert_type)
+        z = rng.normal(0, 0.7, (len(wells), k)).astype(np.float32)
+        x = _rnaseq(model, cells, z, rng, extra=shift)[:, row_pos]
+        plate_effect = rng.normal(0, 0.25, (1, len(row_pos))) + rng.normal(0, 0.2)
+        yield wells, _l1000(model, x, row_pos, rng, plate_effect)
+
+
+def _write_level3(path: Path, spec: WorldSize, genes: pd.DataFrame, model: _Model, design: _Design, rng) -> Path:
+    """L1000 Level 3 GCTX, plate by plate (bounded memory), rows in shuffled order keyed by Entrez id."""
+    row_pos, row_meta = _level3_rows(genes, rng)
+    row_ids = [str(e) for e in row_meta.pr_gene_id]
+    with GctxWriter(path, row_ids, len(design.inst_info), row_meta=row_meta) as writer:
+        for wells, block in _level3_plates(spec, model, design, row_pos, rng):
             pos = wells.index.to_numpy()
-            cells = np.array([cell_index[c] for c in wells.cell_id])
-            shift = np.zeros((len(wells), len(model.mean)), dtype=np.float32)
-            for j, w in enumerate(wells.itertuples()):
-                if w.pert_type.startswith("trt_"):
-                    p = pert_index[w.pert_id]
-                    if active[p, cells[j]]:
-                        shift[j] = effects[p] * _effect_scale(w.pert_dose, w.pert_time, w.pert_type)
-            z = rng.normal(0, 0.7, (len(wells), k)).astype(np.float32)
-            x = _rnaseq(model, cells, z, rng, extra=shift)[:, row_pos]
-            plate_effect = rng.normal(0, 0.25, (1, len(row_pos))) + rng.normal(0, 0.2)
-            block = _l1000(model, x, row_pos, rng, plate_effect)
-            # Rows of a plate are contiguous in inst_info, so one write per plate.
             writer.write(int(pos[0]), block, wells.inst_id.to_numpy(), col_meta=wells.drop(columns="inst_id").reset_index(drop=True))
     return path
 
