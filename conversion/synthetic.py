@@ -23,7 +23,9 @@ shuffled order, with pr_gene_id/pr_gene_symbol/pr_is_lm row metadata),
 `ncbi_gene_info` (NCBI Homo_sapiens.gene_info with synonyms and previous
 symbols), `archs4` (ARCHS4-style HDF5 counts), `gtex_l1000` and `gtex_rnaseq`
 (paired GCTX over the same samples, in different orders), `truth` (planted
-effects). Plain numpy/pandas/h5py: no Django.
+effects). With layout "lincs2020" the L1000 files are the LINCS 2020 release's
+instead (`level3_files`, `instinfo_beta`, `geneinfo_beta`, `compoundinfo_beta`;
+see the section at the end). Plain numpy/pandas/h5py: no Django.
 """
 
 import json
