@@ -179,7 +179,9 @@ class MultiReader:
     @staticmethod
     def resolve_member(manifest_path: Path, entry: dict) -> Path:
         member = Path(entry["path"])
-        return member if member.is_absolute() else manifest_path.parent / member
+        # Lexically: the manifest's folder may not exist yet while a dataset is registered, and
+        # "<missing folder>/../member" does not resolve on disk.
+        return member if member.is_absolute() else Path(os.path.normpath(Path(manifest_path).parent.resolve() / member))
 
     def _check_unchanged(self, member: Path, entry: dict) -> None:
         stat = _stat(member, manifest_path=self.path)

@@ -353,3 +353,14 @@ def test_a_manifest_registered_as_a_file_may_name_only_files_the_application_may
     assert not Dataset.objects.exists()
     _manifest(manifest, [inside])
     assert register_dataset("x", manifest, kind="l1000", metadata=None).n_profiles == 1
+
+
+def test_a_relative_member_resolves_while_the_manifests_folder_does_not_exist_yet(tmp_path):
+    from conversion.formats.multi import MultiReader
+
+    member = tmp_path / "world" / "level3.gctx"
+    member.parent.mkdir()
+    member.write_bytes(b"x")
+    manifest = tmp_path / "datasets" / "d.l1kset.json"  # datasets/ is created only when the manifest is written
+    resolved = MultiReader.resolve_member(manifest, {"path": "../world/level3.gctx"})
+    assert resolved == member.resolve() and resolved.exists()

@@ -69,7 +69,7 @@ class Command(BaseCommand):
             with self._timed("L1000 dataset"):
                 l1000 = self._l1000_dataset(world)
             with self._timed("translator training"):
-                translator = self._translator(world, size, seed, opts)
+                translator = self._translator(world, l1000, size, seed, opts)
             with self._timed("translator evaluation"):
                 self._evaluation(world, translator)
             with self._timed("conversion"):
@@ -127,18 +127,19 @@ class Command(BaseCommand):
             self._skip(f"synthetic world ({world_dir})")
         else:
             self._step(f"Generating the synthetic world (size {size}, seed {seed})")
-            call_command("make_demo_data", str(world_dir), size=size, seed=seed)
+            call_command("make_demo_data", str(world_dir), size=size, seed=seed, layout="lincs2020")
         world = json.loads(manifest.read_text())
-        output_genes = world_dir / "output_entrez_ids.txt"
-        if not output_genes.is_file():
-            with atomic_path(output_genes) as tmp:
-                tmp.write_text("".join(f"{g}\n" for g in world["output_entrez_ids"]))
-        world["output_genes_file"] = str(output_genes)
+        for key, ids in (("output_genes_file", "output_entrez_ids"), ("landmarks_file", "landmark_entrez_ids")):
+            listed = world_dir / f"{ids}.txt"
+            if not listed.is_file():
+                with atomic_path(listed) as tmp:
+                    tmp.write_text("".join(f"{g}\n" for g in world[ids]))
+            world[key] = str(listed)
         return world
 
     def _genes(self, world: dict) -> None:
         self._step("Importing the gene registry (idempotent)")
-        call_command("import_genes", world["gene_info"], ncbi=world["ncbi_gene_info"], output_genes=world["output_genes_file"])
+        call_command("import_genes", world["geneinfo_beta"], ncbi=world["ncbi_gene_info"], output_genes=world["output_genes_file"])
 
     def _l1000_dataset(self, world: dict) -> Dataset:
         name = f"{self.prefix}-l1000"
@@ -146,12 +147,13 @@ class Command(BaseCommand):
         if dataset is not None:
             self._skip(f"L1000 dataset {name}")
             return dataset
-        self._step(f"Importing the L1000 Level 3 profiles as dataset {name}")
-        call_command("import_l1000", world["l1000"], inst_info=world["inst_info"], gene_info=world["gene_info"], name=name,
-                     description="Synthetic L1000 Level 3 profiles (demo).")
+        # The LINCS 2020 layout: controls and each treatment type in files of their own, one dataset.
+        self._step(f"Importing the L1000 Level 3 profiles ({len(world['level3_files'])} files, LINCS 2020 layout) as dataset {name}")
+        call_command("import_l1000", *world["level3_files"], inst_info=world["instinfo_beta"], gene_info=world["geneinfo_beta"],
+                     compound_info=world["compoundinfo_beta"], name=name, description="Synthetic L1000 Level 3 profiles (demo).")
         return Dataset.objects.get(name=name)
 
-    def _translator(self, world: dict, size: str, seed: int, opts) -> TranslatorModel:
+    def _translator(self, world: dict, l1000: Dataset, size: str, seed: int, opts) -> TranslatorModel:
         name = f"{self.prefix}-translator"
         model = TranslatorModel.objects.filter(name=name).order_by("-created_at").first()
         if model is not None and model.file.is_file():
@@ -163,8 +165,8 @@ class Command(BaseCommand):
         self._step(f"Training the {TRANSLATOR_SIZE[size]} two-step translator (CycleGAN, then extrapolator)")
         extra = {**DEMO_EPOCHS.get(size, {}), **{k: opts[k] for k in ("epochs", "max_epochs_step2") if opts.get(k) is not None}}
         call_command(
-            "train_translator", l1000=world["l1000"], rnaseq=world["archs4"], out=str(bundle), size=TRANSLATOR_SIZE[size],
-            device="auto", gene_info=world["ncbi_gene_info"], output_genes=world["output_genes_file"], seed=seed,
+            "train_translator", l1000=str(l1000.file), rnaseq=world["archs4"], out=str(bundle), size=TRANSLATOR_SIZE[size],
+            device="auto", gene_info=world["ncbi_gene_info"], landmarks=world["landmarks_file"], output_genes=world["output_genes_file"], seed=seed,
             register=name, activate=True, **extra,
         )
         return TranslatorModel.objects.filter(name=name).order_by("-created_at").first()
