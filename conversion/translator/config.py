@@ -34,6 +34,8 @@ class CycleGANConfig:
     # Share of each domain held out to pick the epoch whose G(x) is distributed most like
     # the RNA-seq (conversion.translator.train.DistributionDistance); 0 keeps the last epoch.
     validation_fraction: float = 0.1
+    # Cycle and identity losses: "mse" as the paper states, or "l1" (the CycleGAN reference code's).
+    reconstruction_loss: str = "mse"
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ class TranslatorConfig:
 # see docs/translator.md). The reduced sizes therefore use weight 1; the paper
 # size keeps the paper's 10, and --lambda-identity overrides either.
 REDUCED_IDENTITY_WEIGHT = 1.0
+RECONSTRUCTION_LOSSES = ("mse", "l1")
 
 SIZES = {
     "paper": TranslatorConfig(),
@@ -121,6 +124,7 @@ def configure(
     epochs: int | None = None,
     max_epochs_step2: int | None = None,
     lambda_identity: float | None = None,
+    reconstruction_loss: str | None = None,
 ) -> TranslatorConfig:
     """A size's config with the options the command line and the admin expose."""
     config = get_config(size)
@@ -130,6 +134,10 @@ def configure(
         cyclegan = replace(cyclegan, epochs=epochs)
     if lambda_identity is not None:
         cyclegan = replace(cyclegan, lambda_identity=lambda_identity)
+    if reconstruction_loss is not None:
+        if reconstruction_loss not in RECONSTRUCTION_LOSSES:
+            raise ValueError(f"reconstruction loss must be one of {', '.join(RECONSTRUCTION_LOSSES)}, found {reconstruction_loss!r}.")
+        cyclegan = replace(cyclegan, reconstruction_loss=reconstruction_loss)
     if max_epochs_step2 is not None:
         extrapolator = replace(extrapolator, max_epochs=max_epochs_step2)
     return replace(config, cyclegan=cyclegan, extrapolator=extrapolator)

@@ -1,7 +1,8 @@
 """Training loops for both steps, on in-memory float32 arrays (samples, genes).
 
 Step 1 follows the CycleGAN objective (Zhu et al. 2017, eq. 1-3) with the
-least-squares adversarial loss, as the paper does:
+least-squares adversarial loss and, as the paper states, MSE cycle and identity
+losses (`reconstruction_loss`; "l1" gives the CycleGAN reference code's):
     L(G, F, D_X, D_Y) = L_GAN(G, D_Y) + L_GAN(F, D_X)
                         + lambda_cycle * L_cyc(G, F) + lambda_identity * L_idt(G, F)
 Step 2 is plain regression (MSE) with early stopping on a validation split.
@@ -72,11 +73,16 @@ class _Checkpointer:
             self.last = now
 
 
+# What training did before a setting existed, where that differs from the setting's default:
+# step 1's cycle and identity losses were L1 until they became selectable.
+PREDATED = {"CycleGANConfig": {"reconstruction_loss": "l1", "validation_fraction": 0.0}}
+
+
 def _check_resumable(state: dict, config, *, budget: str, step: int, checkpoint) -> None:
     """A checkpoint resumes only the run it came from: the same configuration, except
     that the epoch budget (`budget`) may have grown, so a finished run can be trained on.
-    A setting the checkpoint predates counts as its default."""
-    defaults = asdict(type(config)())
+    A setting the checkpoint predates counts as what training did before it existed."""
+    defaults = {**asdict(type(config)()), **PREDATED.get(type(config).__name__, {})}
     saved, mine = {**defaults, **state["config"]}, asdict(config)
     differs = sorted(k for k in saved.keys() | mine.keys() if k != budget and saved.get(k) != mine.get(k))
     if differs:
@@ -212,7 +218,8 @@ def train_cyclegan(
         if initial is not None:
             history.append({"epoch": 0, "val_distance": initial, "best_epoch": 0})
 
-    mse, l1 = nn.MSELoss(), nn.L1Loss()
+    mse = nn.MSELoss()
+    reconstruction = nn.MSELoss() if config.reconstruction_loss == "mse" else nn.L1Loss()
     saver = _Checkpointer(checkpoint, checkpoint_every)
     steps = max(1, math.ceil(max(len(X), len(Y)) / config.batch_size))
     for epoch in range(start, config.epochs):
@@ -228,8 +235,8 @@ def train_cyclegan(
                 fake_y, fake_x = G(real_x), F(real_y)
                 score_y, score_x = D_Y(fake_y), D_X(fake_x)
                 loss_gan = mse(score_y, torch.ones_like(score_y)) + mse(score_x, torch.ones_like(score_x))
-                loss_cycle = l1(F(fake_y), real_x) + l1(G(fake_x), real_y)
-                loss_identity = l1(G(real_y), real_y) + l1(F(real_x), real_x)
+                loss_cycle = reconstruction(F(fake_y), real_x) + reconstruction(G(fake_x), real_y)
+                loss_identity = reconstruction(G(real_y), real_y) + reconstruction(F(real_x), real_x)
                 loss_g = loss_gan + config.lambda_cycle * loss_cycle + config.lambda_identity * loss_identity
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()

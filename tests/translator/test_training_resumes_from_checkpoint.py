@@ -8,6 +8,7 @@ that names it.
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 
@@ -59,3 +60,29 @@ def test_a_budget_below_the_epochs_already_trained_is_refused(tmp_path):
     train_extrapolator(y[:, :10], y, config, device="cpu", checkpoint=ckpt, checkpoint_every=0)
     with pytest.raises(ValueError, match="trained step 2 for 3 epochs, more than the 2 asked for"):
         train_extrapolator(y[:, :10], y, replace(config, max_epochs=2), device="cpu", checkpoint=ckpt)
+
+
+def test_a_checkpoint_from_before_the_loss_was_selectable_resumes_only_as_l1(tmp_path):
+    config = replace(get_config("tiny").with_genes(10, 30).cyclegan, epochs=1, batch_size=16, validation_fraction=0.0, reconstruction_loss="l1")
+    x = toy_profiles(20, 10)
+    ckpt = tmp_path / "c.ckpt"
+    train_cyclegan(x, x, config, device="cpu", checkpoint=ckpt)
+    state = torch.load(ckpt, weights_only=True)
+    del state["config"]["reconstruction_loss"], state["config"]["validation_fraction"]  # as written before they existed
+    torch.save(state, ckpt)
+    with pytest.raises(ValueError, match=r"different step-1 configuration \(reconstruction_loss differ\)"):
+        train_cyclegan(x, x, replace(config, reconstruction_loss="mse", epochs=2), device="cpu", checkpoint=ckpt)
+    _, _, history = train_cyclegan(x, x, replace(config, epochs=2), device="cpu", checkpoint=ckpt)
+    assert [h["epoch"] for h in history] == [1, 2]
+
+
+def test_step1_returns_the_g_of_its_best_scored_epoch(tmp_path):
+    config = replace(get_config("tiny").with_genes(10, 30).cyclegan, epochs=6, batch_size=16, validation_fraction=0.2)
+    x, y = toy_profiles(120, 10, seed=5), toy_profiles(120, 10, seed=6) * 1.5 + 1.0
+    selected, _, history = train_cyclegan(x, y, config, device="cpu")
+    distances = [h["val_distance"] for h in history]
+    assert [h["epoch"] for h in history] == list(range(7))  # epoch 0 (before training) is scored too
+    best = int(np.argmin(distances))
+    assert history[-1]["best_epoch"] == best
+    again, _, _ = train_cyclegan(x, y, replace(config, epochs=best), device="cpu")
+    assert _same_weights(selected, again)

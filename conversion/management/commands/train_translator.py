@@ -11,7 +11,7 @@ from tqdm import tqdm
 from conversion.formats import FormatError
 from conversion.models import TranslatorModel
 from conversion.translator.bundle import BundleError
-from conversion.translator.config import SIZES, configure
+from conversion.translator.config import RECONSTRUCTION_LOSSES, SIZES, configure
 from conversion.translator.data import MIN_COUNT, MIN_SAMPLE_FRACTION
 from conversion.training import train_from_files
 
@@ -40,6 +40,7 @@ class Command(BaseCommand):
         parser.add_argument("--epochs", type=int, help="CycleGAN epochs (default: the size's).")
         parser.add_argument("--max-epochs-step2", type=int, help="Upper bound on extrapolator epochs (early stopping decides).")
         parser.add_argument("--lambda-identity", type=float, help="Identity-loss weight (paper: 10).")
+        parser.add_argument("--reconstruction-loss", choices=RECONSTRUCTION_LOSSES, help="Cycle and identity losses: mse (the paper's, default) or l1.")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--model-version", help="Model version (default: a UTC timestamp).")
         parser.add_argument("--register", metavar="NAME", help="Also add the bundle to the model registry under NAME.")
@@ -50,7 +51,8 @@ class Command(BaseCommand):
         if o["min_count"] < 0 or not 0 <= o["min_sample_fraction"] <= 1:
             raise CommandError(f"--min-count must be >= 0 and --min-sample-fraction between 0 and 1, found {o['min_count']:g} and {o['min_sample_fraction']:g}.")
         out = Path(o["out"])
-        config = configure(o["size"], seed=o["seed"], epochs=o["epochs"], max_epochs_step2=o["max_epochs_step2"], lambda_identity=o["lambda_identity"])
+        config = configure(o["size"], seed=o["seed"], epochs=o["epochs"], max_epochs_step2=o["max_epochs_step2"], lambda_identity=o["lambda_identity"],
+                           reconstruction_loss=o["reconstruction_loss"])
         version = o["model_version"] or timezone.now().strftime("%Y%m%d-%H%M%S")
         checkpoint_dir = Path(o["checkpoint_dir"]) if o["checkpoint_dir"] else out.with_name(f"{out.name}.ckpt")
         try:
