@@ -10,7 +10,7 @@ Wasserstein distance conversion.translator.train.DistributionDistance uses to
 select the epoch. The ratio-scaling baseline is printed first.
 
     .venv/bin/python manage.py make_demo_data /tmp/w0 --size demo --seed 0
-    .venv/bin/python bench/bench_step1_epochs.py /tmp/w0 --size small --epochs 25 [--lambda-identity 0]
+    .venv/bin/python bench/bench_step1_epochs.py /tmp/w0 --size small --epochs 25 [--lambda-identity 0] [--reconstruction-loss l1]
 """
 
 import argparse
@@ -56,6 +56,7 @@ def main():
     parser.add_argument("--size", default="small")
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--lambda-identity", type=float)
+    parser.add_argument("--reconstruction-loss", choices=["mse", "l1"])
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -69,7 +70,7 @@ def main():
     sliced = DistributionDistance(torch.from_numpy(Y))
     ratio = Y.mean(0) / X.mean(0)
     print(f"ratio scaling: paired RMSE {paired(x_paired * ratio, truth)[0]:.3f}, sample PCC {paired(x_paired * ratio, truth)[1]:.4f}")
-    config = configure(args.size, epochs=args.epochs, lambda_identity=args.lambda_identity).with_genes(X.shape[1], data.rnaseq.shape[1]).cyclegan
+    config = configure(args.size, epochs=args.epochs, lambda_identity=args.lambda_identity, reconstruction_loss=args.reconstruction_loss).with_genes(X.shape[1], data.rnaseq.shape[1]).cyclegan
     config = replace(config, validation_fraction=0.0)  # each epoch's own G
     print("epoch  paired RMSE  sample PCC  per-gene W1  sliced W1")
     with tempfile.TemporaryDirectory() as tmp:
