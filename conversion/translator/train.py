@@ -1,8 +1,10 @@
 """Training loops for both steps, on in-memory float32 arrays (samples, genes).
 
 Step 1 follows the CycleGAN objective (Zhu et al. 2017, eq. 1-3) with the
-least-squares adversarial loss and, as the paper states, MSE cycle and identity
-losses (`reconstruction_loss`; "l1" gives the CycleGAN reference code's):
+least-squares adversarial loss and L1 cycle and identity losses, as the
+CycleGAN reference code has them (`reconstruction_loss`; "mse" gives the
+paper's text, under which G drifts from its start much faster:
+docs/translator.md):
     L(G, F, D_X, D_Y) = L_GAN(G, D_Y) + L_GAN(F, D_X)
                         + lambda_cycle * L_cyc(G, F) + lambda_identity * L_idt(G, F)
 Step 2 is plain regression (MSE) with early stopping on a validation split.
@@ -74,7 +76,7 @@ class _Checkpointer:
 
 
 # What training did before a setting existed, where that differs from the setting's default:
-# step 1's cycle and identity losses were L1 until they became selectable.
+# step 1 kept its last epoch until it held out a validation share; its losses were L1.
 PREDATED = {"CycleGANConfig": {"reconstruction_loss": "l1", "validation_fraction": 0.0}}
 
 

@@ -40,7 +40,9 @@ class Command(BaseCommand):
         parser.add_argument("--epochs", type=int, help="CycleGAN epochs (default: the size's).")
         parser.add_argument("--max-epochs-step2", type=int, help="Upper bound on extrapolator epochs (early stopping decides).")
         parser.add_argument("--lambda-identity", type=float, help="Identity-loss weight (paper: 10).")
-        parser.add_argument("--reconstruction-loss", choices=RECONSTRUCTION_LOSSES, help="Cycle and identity losses: mse (the paper's, default) or l1.")
+        parser.add_argument("--reconstruction-loss", choices=RECONSTRUCTION_LOSSES, help="Cycle and identity losses: l1 (default, the CycleGAN reference code's) or mse (the paper's text).")
+        parser.add_argument("--validation-fraction", type=float,
+                            help="Share of each domain step 1 holds out to pick its best epoch (default 0.1; 0 keeps the last epoch).")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--model-version", help="Model version (default: a UTC timestamp).")
         parser.add_argument("--register", metavar="NAME", help="Also add the bundle to the model registry under NAME.")
@@ -51,8 +53,11 @@ class Command(BaseCommand):
         if o["min_count"] < 0 or not 0 <= o["min_sample_fraction"] <= 1:
             raise CommandError(f"--min-count must be >= 0 and --min-sample-fraction between 0 and 1, found {o['min_count']:g} and {o['min_sample_fraction']:g}.")
         out = Path(o["out"])
-        config = configure(o["size"], seed=o["seed"], epochs=o["epochs"], max_epochs_step2=o["max_epochs_step2"], lambda_identity=o["lambda_identity"],
-                           reconstruction_loss=o["reconstruction_loss"])
+        try:
+            config = configure(o["size"], seed=o["seed"], epochs=o["epochs"], max_epochs_step2=o["max_epochs_step2"], lambda_identity=o["lambda_identity"],
+                               reconstruction_loss=o["reconstruction_loss"], validation_fraction=o["validation_fraction"])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
         version = o["model_version"] or timezone.now().strftime("%Y%m%d-%H%M%S")
         checkpoint_dir = Path(o["checkpoint_dir"]) if o["checkpoint_dir"] else out.with_name(f"{out.name}.ckpt")
         try:
