@@ -39,18 +39,13 @@ def _hover(p: dict) -> str:
     )
 
 
-def volcano_figure(points: list[dict], *, title: str = "") -> dict:
-    """points: dicts with sig_id, perturbagen, cell_line, dose, time, cd, logfc, rank, direction.
-
-    Returns {"data": [traces], "layout": {...}} with one trace each for
-    concordant up, concordant down and discordant points.
-    """
+def _coloured_groups(points: list[dict], direction_of):
+    """(label, points, colours) for concordant up, concordant down and discordant points: the
+    concordant ones shaded by |CD x log2FC| against the strongest, the discordant grey."""
     strongest = max((abs(p["cd"] * p["logfc"]) for p in points), default=0.0) or 1.0
     groups = {"up": [], "down": [], "discordant": []}
     for p in points:
-        discordant = p["cd"] * p["logfc"] < 0
-        groups["discordant" if discordant else p["direction"]].append(p)
-    traces = []
+        groups["discordant" if p["cd"] * p["logfc"] < 0 else direction_of(p)].append(p)
     for name, label in (("up", "Up (concordant)"), ("down", "Down (concordant)"), ("discordant", "Discordant")):
         pts = groups[name]
         if name == "discordant":
@@ -58,6 +53,17 @@ def volcano_figure(points: list[dict], *, title: str = "") -> dict:
         else:
             rgb = UP_RGB if name == "up" else DOWN_RGB
             colors = [shade(rgb, math.sqrt(abs(p["cd"] * p["logfc"]) / strongest)) for p in pts]
+        yield label, pts, colors
+
+
+def volcano_figure(points: list[dict], *, title: str = "") -> dict:
+    """points: dicts with sig_id, perturbagen, cell_line, dose, time, cd, logfc, rank, direction.
+
+    Returns {"data": [traces], "layout": {...}} with one trace each for
+    concordant up, concordant down and discordant points.
+    """
+    traces = []
+    for label, pts, colors in _coloured_groups(points, lambda p: p["direction"]):
         traces.append(
             {
                 "type": "scatter",
@@ -96,18 +102,8 @@ def signature_volcano_figure(points: list[dict], *, title: str = "", webgl: bool
     the sign of its CD. `webgl` draws with scattergl, for the thousands of genes of a full release. The
     hover text is built in the browser from `customdata` (hovertemplate) rather than sent per point.
     """
-    strongest = max((abs(p["cd"] * p["logfc"]) for p in points), default=0.0) or 1.0
-    groups = {"up": [], "down": [], "discordant": []}
-    for p in points:
-        groups["discordant" if p["cd"] * p["logfc"] < 0 else ("up" if p["cd"] > 0 else "down")].append(p)
     traces = []
-    for name, label in (("up", "Up (concordant)"), ("down", "Down (concordant)"), ("discordant", "Discordant")):
-        pts = groups[name]
-        if name == "discordant":
-            colors = [GREY] * len(pts)
-        else:
-            rgb = UP_RGB if name == "up" else DOWN_RGB
-            colors = [shade(rgb, math.sqrt(abs(p["cd"] * p["logfc"]) / strongest)) for p in pts]
+    for label, pts, colors in _coloured_groups(points, lambda p: "up" if p["cd"] > 0 else "down"):
         traces.append(
             {
                 "type": "scattergl" if webgl else "scatter",
