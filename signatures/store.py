@@ -8,7 +8,7 @@ A store is a directory holding three files:
   signature ids. These are the downloadable, CMap-readable matrices and give
   one signature's values in one read (``read_signature``).
 - ``gene_major.h5``: the same values transposed, (n_genes, n_signatures), in
-  contiguous layout, plus ``rank_up``: each gene's rank inside each signature
+  contiguous layout, plus ``rank_up`` (int16 up to 32,767 genes, ``rank_dtype``): each gene's rank inside each signature
   by CD (1 = the signature's most positive coefficient; 0 where the gene has
   no coefficient, NaN in ``cd``: ``ranks_up``), and ``n_without_cd``: per
   gene, the number of signatures in which it has none. One gene's values
@@ -62,11 +62,21 @@ class GeneValues:
 
     cd: np.ndarray  # float32 (n_signatures,)
     logfc: np.ndarray  # float32 (n_signatures,)
-    rank_up: np.ndarray  # int32 (n_signatures,): 1 = the signature's most positive CD coefficient
+    rank_up: np.ndarray  # int16 (int32 past 32,767 genes), (n_signatures,): 1 = the signature's most positive CD coefficient
 
     def rank_down(self, n_genes: int) -> np.ndarray:
         """Rank in the down direction: 1 = the signature's most negative CD coefficient."""
-        return (n_genes + 1 - self.rank_up).astype(np.int32)
+        return (n_genes + 1 - self.rank_up.astype(np.int32)).astype(np.int32)
+
+
+def rank_dtype(n_genes: int) -> np.dtype:
+    """int16 where every rank fits (n_genes <= 32,767: 23,614 genes), int32 otherwise.
+
+    Ranks are exact either way; CD and log2FC stay float32, because rounded to
+    float16 they change top-100 lists (bench/bench_store_precision.py,
+    docs/benchmarks.md).
+    """
+    return np.dtype(np.int16) if n_genes <= np.iinfo(np.int16).max else np.dtype(np.int32)
 
 
 def ranks_up(cd: np.ndarray) -> np.ndarray:
@@ -143,7 +153,7 @@ class StoreWriter:
             # Contiguous (no chunks=): one gene row is one byte range on disk.
             self._gm_cd = self._gm.create_dataset("cd", shape=shape, dtype="float32")
             self._gm_logfc = self._gm.create_dataset("logfc", shape=shape, dtype="float32")
-            self._gm_rank = self._gm.create_dataset("rank_up", shape=shape, dtype="int32")
+            self._gm_rank = self._gm.create_dataset("rank_up", shape=shape, dtype=rank_dtype(len(self.genes)))
             self._gm.create_dataset("gene_entrez_ids", data=self.genes)
             self._gm.create_dataset("symbols", data=_as_bytes(self.symbols))
         except BaseException:
