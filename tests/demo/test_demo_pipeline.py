@@ -6,6 +6,7 @@ One test, so the demo is built once per test run (about 8 s at the tiny size).
 import json
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import pearsonr
@@ -68,6 +69,24 @@ def test_demo_builds_every_stage_serves_a_planted_gene_and_a_rerun_rebuilds_noth
     assert shown in page.content.decode()
     assert shown in client.get(f"/genes/{symbol}/download.tsv").content.decode().splitlines()[0]
     assert release.conversion["compute_precision"] == "fp32" and release.conversion["device"] == "cpu"
+
+    # The translator's output ReLU clips some gene to 0 across profiles: where it is constant among a
+    # signature's profiles the gene has no CD there, is in none of that signature's lists, and its page says so.
+    from signatures.models import GeneTopEntry
+    from signatures.store import open_store
+
+    with open_store(release.store_dir) as store:
+        counts = {int(g): store.signatures_without_cd(g) for g in store.gene_entrez_ids}
+        clipped = max(counts, key=counts.get)
+        assert counts[clipped] > 0, "the tiny demo's model no longer clips any gene; plant one to keep this check"
+        values = store.read_gene(clipped)
+    without = set(np.flatnonzero(np.isnan(values.cd)).tolist())
+    assert len(without) == counts[clipped]
+    listed = set(GeneTopEntry.objects.filter(release=release, gene_id=clipped).values_list("signature__column", flat=True))
+    assert listed and not listed & without
+    symbol = bundle.output_symbols[bundle.output_entrez_ids.index(str(clipped))]
+    page = client.get(f"/genes/{symbol}/").content.decode()
+    assert f"{symbol} has no CD in {counts[clipped]} of {release.n_signatures} signatures" in page
 
 
     call_command("demo", size="tiny")
