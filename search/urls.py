@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from search import api_urls, views
+from search import api_urls, release_views, views
 
 app_name = "search"
 
@@ -14,5 +14,7 @@ urlpatterns = [
     path("signatures/<str:sig_id>/", views.signature_page, name="signature"),
     path("signatures/<str:sig_id>/download.<str:fmt>", views.signature_download, name="signature-download"),
     path("signatures/<str:sig_id>/<str:direction>.txt", views.signature_enrichr, name="signature-enrichr"),
+    path("releases/<str:name>/", release_views.release_page, name="release"),
+    path("releases/<str:name>/files/<str:filename>", release_views.release_file, name="release-file"),
     path("api/", include(api_urls.urlpatterns)),
 ]

@@ -355,8 +355,14 @@ def finish_job(job_id: int, *, progress=None) -> dict:
         job.beat(message=f"Stores written: {n} signatures x {release.n_genes} genes. Building the per-gene index.")
         with keep_alive(job):
             n_rows = build_index(release, progress=progress)
-        SignatureJob.objects.filter(pk=job.pk).update(stage=JobStage.DONE)
         job.append_log(f"Index built: {n_rows} rows.")
+        job.beat(message="Writing the release's signature table and README and hashing its downloadable files.")
+        with keep_alive(job):
+            from signatures.release_files import write_release_files
+
+            files = write_release_files(release)
+        SignatureJob.objects.filter(pk=job.pk).update(stage=JobStage.DONE)
+        job.append_log(f"Downloadable files: {len(files)}, {sum(f.size for f in files) / 1e6:.1f} MB, SHA-256 in {release.store_dir.name}/files.json.")
         job.finish()
     except JobCancelled:
         job.mark_cancelled()
