@@ -1,4 +1,4 @@
-"""The REST API (Django REST framework): gene lookup, a gene's signatures, signature metadata, facets.
+"""The REST API (Django REST framework): gene lookup, a gene's signatures, signature metadata, facets, gene-set search.
 
 Field names are stable (see docs/search.md); every error is JSON
 `{"detail": "..."}` with one sentence (l1kweb.api_errors); anonymous reads are
@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 from dataclasses import replace
 
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -21,7 +22,7 @@ from rest_framework.exceptions import APIException, NotFound, ParseError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from search import lookup, signature_genes, stores
+from search import lookup, set_search, signature_genes, stores
 from search.mechanisms import list_enrichment
 from search.perturbagens import group_by_perturbagen
 from search.provenance import gene_in_release
@@ -37,7 +38,12 @@ from search.serializers import (
     GenePerturbagensSerializer,
     GeneSignaturesSerializer,
     PertTypeCountSerializer,
+    SET_QUERY_MAX_CHARS,
+    SET_SEARCH_BODY,
     SearchQuerySerializer,
+    SetFilterQuerySerializer,
+    SetSearchQuerySerializer,
+    SetSearchSerializer,
     SignatureDetailSerializer,
     SignatureTopQuerySerializer,
     documented,
@@ -288,3 +294,88 @@ class CompatTableView(APIView):
             columns["CD Coefficient"][key] = hit.cd
             columns["Fold Change"][key] = hit.fold_change
         return Response(columns)
+
+
+# ---------------------------------------------------------------------------
+# Gene-set search (search.set_search).
+
+
+def _body_entries(data, name: str) -> list[str]:
+    """A POSTed set: a JSON list of strings, one gene each, or form fields holding pasted text."""
+    if hasattr(data, "getlist"):  # a form-encoded body
+        return set_search.split_genes("\n".join(data.getlist(name)))
+    value = data.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ParseError(f"'{name}' must be a list of gene symbols, aliases or Entrez ids, each a string.")
+    entries = [v.strip() for v in value]
+    if "" in entries:
+        raise ParseError(f"'{name}' holds a blank entry (position {entries.index('') + 1}); give one gene per entry.")
+    return entries
+
+
+def run_set_search(request, up: list[str], down: list[str], filters) -> Response:
+    """Validate the filters (search.query.parse_params, as the gene search does), search, respond."""
+    release = _active_release(request)
+    try:
+        params = parse_params(filters, release_facets(release), api=True, max_limit=API_MAX_LIMIT, default_limit=API_DEFAULT_LIMIT)
+        result = set_search.search_sets(release, up, down, types=params.types, cell_lines=params.cell_lines, limit=params.limit)
+    except BadParameter as exc:
+        raise ParseError(exc.message) from None
+    except set_search.SetSearchError as exc:
+        raise (NotFound if exc.status == 404 else ParseError)(exc.message) from None
+    except StoreError as exc:
+        raise StoreUnavailable(stores.unavailable(release, exc)) from None
+    return Response(SetSearchSerializer(result, context={"request": request}).data)
+
+
+def _filters(query, body=None) -> dict:
+    """type, cell_line and limit from the query string, or from the body where it has them."""
+    out = {name: query.getlist(name) for name in ("type", "cell_line", "limit") if name in query}
+    if body is not None and not hasattr(body, "getlist"):
+        out.update({name: body[name] for name in ("type", "cell_line", "limit") if name in body})
+    elif body is not None:
+        out.update({name: body.getlist(name) for name in ("type", "cell_line", "limit") if name in body})
+    return out
+
+
+class _RequiredBodySchema(AutoSchema):
+    """A POST without a body is not a query: drf-spectacular marks a hand-written request body optional, this marks it required."""
+
+    def _get_request_body(self, direction="request"):
+        body = super()._get_request_body(direction)
+        if body:
+            body["required"] = True
+        return body
+
+
+class SetSearchView(APIView):
+    """Gene-set search: the signatures whose genes rank an up set high and a down set low (mimic), or the reverse.
+
+    Each signature is scored with a Mann-Whitney z per set over all its genes
+    (search.set_search); p-values and Benjamini-Hochberg FDR over every
+    signature searched. Entries that name no gene of the release are listed back
+    in `unknown`; a set with fewer than 5 genes of the release is refused
+    (404 when entries of it are unknown, as for one unknown gene; 400 otherwise).
+    """
+
+    schema = _RequiredBodySchema()
+
+    @extend_schema(operation_id="sets_search_get", parameters=[SetSearchQuerySerializer], responses=documented(SetSearchSerializer, 400, 404, 429, 503))
+    def get(self, request):
+        q = request.query_params
+        for name in ("up", "down"):
+            if sum(len(v) for v in q.getlist(name)) > SET_QUERY_MAX_CHARS:
+                raise ParseError(f"Parameter '{name}' is longer than {SET_QUERY_MAX_CHARS:,} characters; POST a set that large.")
+        up, down = (set_search.split_genes("\n".join(q.getlist(name))) for name in ("up", "down"))
+        return run_set_search(request, up, down, _filters(q))
+
+    @extend_schema(
+        operation_id="sets_search", parameters=[SetFilterQuerySerializer], request={"application/json": SET_SEARCH_BODY},
+        responses=documented(SetSearchSerializer, 400, 404, 429, 503),
+    )
+    def post(self, request):
+        body = request.data
+        if not hasattr(body, "get"):
+            raise ParseError("The request body must be a JSON object such as {\"up\": [\"STAT3\", ...], \"down\": [...]}.")
+        up, down = _body_entries(body, "up"), _body_entries(body, "down")
+        return run_set_search(request, up, down, _filters(request.query_params, body))

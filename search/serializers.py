@@ -16,6 +16,7 @@ import difflib
 import math
 import re
 
+from django.core.validators import RegexValidator
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
@@ -23,6 +24,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.fields import empty
 
 from search import ranking
+from search.set_search import MAX_GENES, MIN_GENES
 from search.provenance import release_provenance, status_note
 from signatures.models import PertType
 
@@ -565,3 +567,103 @@ ERROR_RESPONSES = {
 def documented(ok, *errors: int) -> dict:
     """drf-spectacular `responses`: `ok` for 200, and the listed error codes with their JSON body."""
     return {200: ok, **{code: OpenApiResponse(ErrorSerializer, description=ERROR_RESPONSES[code]) for code in errors}}
+
+
+# ---------------------------------------------------------------------------
+# Gene-set search (search.set_search).
+
+
+SET_QUERY_MAX_CHARS = 8000  # a set in a URL: a few hundred genes; larger sets are POSTed (URLs past ~64 KB are refused by servers)
+
+
+class SetSearchQuerySerializer(serializers.Serializer):
+    """The set search's query-string parameters (GET; with POST the filters may be given here or in the body).
+
+    Only the schema: the view validates the sets with search.set_search and
+    the filters with SearchQuerySerializer, so the rules are written once."""
+
+    up = serializers.CharField(
+        max_length=SET_QUERY_MAX_CHARS, validators=[RegexValidator(GENE_QUERY_PATTERN)],
+        help_text=f"Up set: symbols, aliases or Entrez ids, comma- or space-separated (at most {MAX_GENES:,} genes and {SET_QUERY_MAX_CHARS:,} characters; POST larger sets). Required unless `down` is given.",
+    )
+    down = serializers.CharField(
+        required=False, max_length=SET_QUERY_MAX_CHARS, validators=[RegexValidator(GENE_QUERY_PATTERN)], help_text="Down set, as `up`.",
+    )
+    type = SearchQuerySerializer._declared_fields["type"]
+    cell_line = SearchQuerySerializer._declared_fields["cell_line"]
+    limit = WholeNumber(min_value=1, max_value=SearchQuerySerializer.max_limit, default=50, help_text="Signatures per list, 1..1000, default 50.")
+
+
+class SetFilterQuerySerializer(serializers.Serializer):
+    """The filters of a POSTed set search, in the query string (where the schema lists the release's cell lines)."""
+
+    type = SearchQuerySerializer._declared_fields["type"]
+    cell_line = SearchQuerySerializer._declared_fields["cell_line"]
+
+
+_GENE_ITEM = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": GENE_QUERY_PATTERN}
+SET_SEARCH_BODY = {
+    "type": "object",
+    "description": (
+        f"An up set, a down set or both (at least {MIN_GENES} genes of the release each, at most {MAX_GENES:,} entries, no gene in both). "
+        "`type` and `cell_line` may be given here as lists or in the query string."
+    ),
+    "properties": {
+        "up": {"type": "array", "items": _GENE_ITEM, "maxItems": MAX_GENES, "description": "Symbols, aliases or Entrez ids of genes up in the query signature."},
+        "down": {"type": "array", "items": _GENE_ITEM, "maxItems": MAX_GENES, "description": "Genes down in the query signature."},
+        "type": {"type": "array", "items": {"type": "string", "enum": list(TYPE_CHOICES)}, "description": "Perturbation type(s); default all."},
+        "limit": {"type": "integer", "minimum": 1, "maximum": SearchQuerySerializer.max_limit, "description": "Signatures per list, default 50."},
+    },
+    "anyOf": [
+        {"required": ["up"], "properties": {"up": {"minItems": 1}}},
+        {"required": ["down"], "properties": {"down": {"minItems": 1}}},
+    ],
+}
+
+
+class SetHitSerializer(SignatureSerializer):
+    """One signature of a set search's list: its metadata, then its scores."""
+
+    position = serializers.IntegerField(help_text="1-based position in the list.")
+    z_up = serializers.FloatField(allow_null=True, help_text="Mann-Whitney z of the up set's ranks against the signature's other genes; > 0: up. Null without an up set.")
+    z_down = serializers.FloatField(allow_null=True, help_text="The same for the down set. Null without a down set.")
+    score = serializers.FloatField(help_text="z_up - z_down (one set: z_up, or -z_down); large: mimics the query, small: reverses it.")
+    p_value = serializers.FloatField(help_text="Two-sided, from score / sqrt(number of sets), standard normal under the null.")
+    fdr = serializers.FloatField(help_text="Benjamini-Hochberg over every signature searched.")
+    signature_url = serializers.SerializerMethodField(help_text="The signature's page.")
+
+    def get_signature_url(self, hit) -> str:
+        return _absolute(self.context, signature_path(hit.signature.sig_id))
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name, field in SignatureSerializer._declared_fields.items():
+            fields[name].source = f"signature.{field.source or name}"
+        return fields
+
+
+class SetGeneSerializer(serializers.Serializer):
+    entrez_id = serializers.IntegerField()
+    symbol = serializers.CharField()
+
+
+class UnresolvedSerializer(serializers.Serializer):
+    set = serializers.ChoiceField(choices=["up", "down"])
+    query = serializers.CharField()
+    reason = serializers.ChoiceField(choices=["unknown", "ambiguous", "not_in_release"])
+    message = serializers.CharField()
+
+
+class SetSearchSerializer(serializers.Serializer):
+    """A set search's result (search.set_search.SetSearchResult)."""
+
+    release = ReleaseSerializer()
+    up = SetGeneSerializer(many=True, source="up.genes", help_text="The up set's genes as searched.")
+    down = SetGeneSerializer(many=True, source="down.genes")
+    unknown = UnresolvedSerializer(many=True, source="unresolved", help_text="Entries that name no gene of the release: unknown, ambiguous or not in its signatures.")
+    type = serializers.ListField(child=serializers.CharField(), source="types")
+    cell_line = serializers.ListField(child=serializers.CharField(), source="cell_lines")
+    limit = serializers.IntegerField()
+    n_signatures = serializers.IntegerField(help_text="Signatures searched; the FDR is over these.")
+    mimic = SetHitSerializer(many=True, help_text="Largest score first: signatures that move the up set up and the down set down.")
+    reverse = SetHitSerializer(many=True, help_text="Smallest score first: signatures that reverse the query.")

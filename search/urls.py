@@ -11,6 +11,7 @@ urlpatterns = [
     path("genes/<str:symbol>/download.<str:fmt>", views.download, name="download"),
     path("genes/<str:symbol>/perturbagens.<str:fmt>", views.download, {"table": "perturbagens"}, name="download-perturbagens"),
     path("genes/<str:symbol>/mechanisms.<str:fmt>", views.download, {"table": "mechanisms"}, name="download-mechanisms"),
+    path("sets/", views.set_search_page, name="sets"),
     path("signatures/<str:sig_id>/", views.signature_page, name="signature"),
     path("signatures/<str:sig_id>/download.<str:fmt>", views.signature_download, name="signature-download"),
     path("signatures/<str:sig_id>/<str:direction>.txt", views.signature_enrichr, name="signature-enrichr"),

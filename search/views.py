@@ -1,4 +1,4 @@
-"""Search pages: home, gene lookup, the gene's result page and its downloads, a signature's page and its downloads.
+"""Search pages: home, gene lookup, the gene's result page and its downloads, a signature's page and its downloads, the gene-set search.
 
 Views are thin: resolve the gene, validate the query string against the active
 release (search.query), run the lists, render. Bad input is a 400 or 404 page
@@ -13,7 +13,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from search import demo_status, downloads, lookup, plots, provenance, signature_genes, stores
+from search import demo_status, downloads, lookup, plots, provenance, set_search, signature_genes, stores
 from search.mechanisms import list_enrichment
 from search.perturbagens import group_by_perturbagen
 from search.response_cache import active_release, cached_page
@@ -274,3 +274,36 @@ def signature_enrichr(request, sig_id, direction):
     response = HttpResponse(body, content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="l1kweb_{signature_genes.file_stem(sig_id)}_{direction}_{sig.n}.txt"'
     return response
+
+
+# ---------------------------------------------------------------------------
+# Gene-set search (search.set_search): a form posting to itself, or GET /sets/?up=A,B,C&down=... to share.
+
+
+@throttled(PageThrottle)
+def set_search_page(request):
+    data = request.POST if request.method == "POST" else request.GET
+    texts = {name: "\n".join(data.getlist(name)) for name in ("up", "down")}
+    release = active_release(request)
+    context = {"release": release, "up_text": texts["up"], "down_text": texts["down"], "type_labels": TYPE_LABELS, "max_genes": set_search.MAX_GENES, "min_genes": set_search.MIN_GENES}
+    if release is None:
+        return render(request, "search/sets.html", {**context, "error": "No release is active yet: signatures have not been computed and activated."}, status=503)
+    facets = release_facets(release)
+    context.update(facets=facets, chosen_types=data.getlist("type"), chosen_cells=data.getlist("cell_line"))
+    if request.method == "GET" and not any(name in data for name in ("up", "down")):
+        return render(request, "search/sets.html", context)  # the empty form
+    try:
+        params = parse_params({k: data.getlist(k) for k in ("type", "cell_line", "limit") if k in data}, facets)
+        result = set_search.search_sets(
+            release, set_search.split_genes(texts["up"]), set_search.split_genes(texts["down"]), types=params.types, cell_lines=params.cell_lines, limit=params.limit,
+        )
+    except BadParameter as exc:
+        return render(request, "search/sets.html", {**context, "error": exc.message}, status=400)
+    except set_search.SetSearchError as exc:
+        return render(request, "search/sets.html", {**context, "error": exc.message}, status=exc.status)
+    except StoreError as exc:
+        return render(request, "search/sets.html", {**context, "error": stores.unavailable(release, exc)}, status=503)
+    share = [("up", ",".join(g.symbol for g in result.up.genes)), ("down", ",".join(g.symbol for g in result.down.genes))]
+    share = [(k, v) for k, v in share if v] + [("type", t) for t in params.types] + [("cell_line", c) for c in params.cell_lines]
+    context.update(result=result, share_query=urlencode(share), lists=[("mimic", "Mimic the query", result.mimic), ("reverse", "Reverse the query", result.reverse)])
+    return render(request, "search/sets.html", context)
