@@ -419,7 +419,21 @@ class SignatureDetailSerializer(SignatureSerializer):
         return {k: _absolute(self.context, v) for k, v in {**files, **lists}.items()}
 
 
-class HitSerializer(SignatureSerializer):
+class ScoredSignatureSerializer(SignatureSerializer):
+    """A list entry that holds a `signature` (SignatureRow) beside its own values: the signature's
+    fields read from it, and the link to its page."""
+
+    def get_signature_url(self, hit) -> str:
+        return _absolute(self.context, signature_path(hit.signature.sig_id))
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name, field in SignatureSerializer._declared_fields.items():
+            fields[name].source = f"signature.{field.source or name}"
+        return fields
+
+
+class HitSerializer(ScoredSignatureSerializer):
     """One result row: its signature's fields, then the queried gene's values in that signature."""
 
     position = serializers.IntegerField(help_text="1-based position in the ranked list.")
@@ -431,14 +445,6 @@ class HitSerializer(SignatureSerializer):
     self_target = serializers.BooleanField(help_text="The perturbation targets the queried gene itself, whose own expression the model predicts poorly.")
     signature_url = serializers.SerializerMethodField(help_text="The signature's page: its metadata, top genes, volcano and downloads.")
 
-    def get_signature_url(self, hit) -> str:
-        return _absolute(self.context, signature_path(hit.signature.sig_id))
-
-    def get_fields(self):
-        fields = super().get_fields()
-        for name, field in SignatureSerializer._declared_fields.items():
-            fields[name].source = f"signature.{field.source or name}"
-        return fields
 
 
 class ReliabilitySerializer(serializers.Serializer):
@@ -621,7 +627,7 @@ SET_SEARCH_BODY = {
 }
 
 
-class SetHitSerializer(SignatureSerializer):
+class SetHitSerializer(ScoredSignatureSerializer):
     """One signature of a set search's list: its metadata, then its scores."""
 
     position = serializers.IntegerField(help_text="1-based position in the list.")
@@ -632,14 +638,6 @@ class SetHitSerializer(SignatureSerializer):
     fdr = serializers.FloatField(help_text="Benjamini-Hochberg over every signature searched.")
     signature_url = serializers.SerializerMethodField(help_text="The signature's page.")
 
-    def get_signature_url(self, hit) -> str:
-        return _absolute(self.context, signature_path(hit.signature.sig_id))
-
-    def get_fields(self):
-        fields = super().get_fields()
-        for name, field in SignatureSerializer._declared_fields.items():
-            fields[name].source = f"signature.{field.source or name}"
-        return fields
 
 
 class SetGeneSerializer(serializers.Serializer):

@@ -32,7 +32,7 @@ Memory: only the query genes' rows of the gene-major store are read, one
 gene at a time (SignatureStore.read_gene), into an int32 array of
 (query genes x searched signatures).
 
-The numerics (`set_z`, `combined_score`, `p_values`, `bh_fdr`, `split_genes`)
+The numerics (`set_z`, `combined_score`, `p_values`, `split_genes`; the FDR is search.enrichment's `benjamini_hochberg`)
 import numpy and scipy only; `search_sets` is the Django-facing function, and
 the Django pieces it needs are imported inside it (and `resolve_set`), so the
 numerics stay importable and testable without Django settings.
@@ -45,6 +45,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.stats import norm
+
+from search.enrichment import benjamini_hochberg
 
 MIN_GENES = 5  # a set with fewer genes in the release's store is refused
 MAX_GENES = 2000  # entries per set
@@ -94,20 +96,6 @@ def p_values(score: np.ndarray, n_sets: int) -> np.ndarray:
     """Two-sided p-values of `score`, which is sqrt(n_sets) times a standard normal under the null."""
     z = np.abs(np.asarray(score, dtype=np.float64)) / np.sqrt(n_sets)
     return 2.0 * norm.sf(z)
-
-
-def bh_fdr(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (q-values), in the input's order: (k,) -> (k,)."""
-    p = np.asarray(p, dtype=np.float64)
-    k = len(p)
-    if k == 0:
-        return p.copy()
-    order = np.argsort(p, kind="stable")
-    scaled = p[order] * k / np.arange(1, k + 1)
-    q = np.minimum.accumulate(scaled[::-1])[::-1]  # q_(i) = min_{j >= i} p_(j) k / j
-    out = np.empty(k)
-    out[order] = np.minimum(q, 1.0)
-    return out
 
 
 def split_genes(text: str) -> list[str]:
@@ -262,7 +250,7 @@ def search_sets(release, up_entries: list[str], down_entries: list[str], *, type
     z_down = set_z(_set_ranks(store, down.genes, columns), store.n_genes) if down.genes else None
     score = combined_score(z_up, z_down)
     p = p_values(score, n_sets=(z_up is not None) + (z_down is not None))
-    fdr = bh_fdr(p)
+    fdr = benjamini_hochberg(p)
     mimic = np.lexsort((columns, -score))[:limit]  # positions into columns; ties by column
     reverse = np.lexsort((columns, score))[:limit]
     wanted = sorted({int(columns[i]) for i in np.concatenate([mimic, reverse])})

@@ -9,6 +9,7 @@ from scipy.stats import false_discovery_control, mannwhitneyu, norm
 
 from conversion.models import Dataset, DatasetKind, Gene, GeneStatus
 from search import set_search
+from search.enrichment import benjamini_hochberg
 from signatures.models import CellLine, Release, ReleaseStatus, Signature
 from signatures.store import ranks_up, write_store
 from tests.search.factories import make_release
@@ -81,10 +82,10 @@ def test_the_scores_use_the_stores_ranks_and_a_gene_without_cd_counts_as_the_mid
     np.testing.assert_allclose([got[j] for j in range(len(z))], z, rtol=0, atol=1e-9)
 
 
-def test_bh_fdr_equals_scipys():
+def test_the_fdr_it_uses_equals_scipys():
     p = np.random.default_rng(3).uniform(size=500) ** 3
-    np.testing.assert_allclose(set_search.bh_fdr(p), false_discovery_control(p, method="bh"), rtol=1e-12)
-    assert set_search.bh_fdr(np.array([])).shape == (0,)
+    np.testing.assert_allclose(benjamini_hochberg(p), false_discovery_control(p, method="bh"), rtol=1e-12)
+    assert benjamini_hochberg(np.array([])).shape == (0,)
 
 
 def test_one_sided_queries_score_with_their_one_z(client, world):
