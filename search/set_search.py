@@ -29,7 +29,7 @@ sqrt(number of sets) is standard normal: two-sided p-values from it, then
 Benjamini-Hochberg FDR over every signature searched.
 
 Memory: only the query genes' rows of the gene-major store are read, one
-gene at a time (SignatureStore.read_gene), into an int32 array of
+gene at a time (SignatureStore.read_gene_ranks), into an int32 array of
 (query genes x searched signatures).
 
 The numerics (`set_z`, `combined_score`, `p_values`, `split_genes`; the FDR is search.enrichment's `benjamini_hochberg`)
@@ -220,10 +220,10 @@ def _check_sets(up: GeneSet, down: GeneSet, n_genes: int) -> None:
 
 
 def _set_ranks(store, genes, columns: np.ndarray) -> np.ndarray:
-    """rank_up of `genes` in `columns`: int32 (len(genes), len(columns)), one store read per gene."""
+    """rank_up of `genes` in `columns`: int32 (len(genes), len(columns)), one read of the gene's ranks per gene."""
     out = np.empty((len(genes), len(columns)), dtype=np.int32)
     for i, gene in enumerate(genes):
-        out[i] = store.read_gene(gene.entrez_id).rank_up[columns]
+        out[i] = store.read_gene_ranks(gene.entrez_id)[columns]
     return out
 
 

@@ -299,6 +299,10 @@ class SignatureStore:
         i = self.gene_position(entrez_id)
         return GeneValues(cd=self._gm["cd"][i], logfc=self._gm["logfc"][i], rank_up=self._gm["rank_up"][i])
 
+    def read_gene_ranks(self, entrez_id) -> np.ndarray:
+        """One gene's rank_up across all signatures, alone (a fifth of read_gene's bytes with int16 ranks)."""
+        return self._gm["rank_up"][self.gene_position(entrez_id)]
+
     def signatures_without_cd(self, entrez_id) -> int:
         """In how many signatures the gene has no CD (constant among the signature's samples)."""
         i = self.gene_position(entrez_id)

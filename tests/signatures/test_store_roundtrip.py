@@ -29,6 +29,7 @@ def test_read_gene_returns_the_gene_column_of_both_metrics(tmp_path):
             np.testing.assert_array_equal(values.cd, cd[:, j])
             np.testing.assert_array_equal(values.logfc, logfc[:, j])
             assert values.cd.dtype == np.float32 and values.rank_up.dtype == np.int16  # every rank fits: the store keeps int16
+            np.testing.assert_array_equal(store.read_gene_ranks(g), ranks_up(cd)[:, j])
         # Entrez ids as strings are accepted too.
         np.testing.assert_array_equal(store.read_gene(str(genes[0])).cd, cd[:, 0])
 
