@@ -70,13 +70,13 @@ def set_z(rank_up: np.ndarray, n_genes: int) -> np.ndarray:
 
     Rank 0 (no CD in that signature) counts as the middle rank (n_genes + 1) / 2.
     """
-    ranks = np.asarray(rank_up, dtype=np.float64)
+    ranks = np.asarray(rank_up)
     m = ranks.shape[0]
     if not 0 < m < n_genes:
         raise ValueError(f"a set must hold between 1 and n_genes - 1 ({n_genes - 1}) genes, found {m}.")
     middle = (n_genes + 1) / 2.0
-    ranks = np.where(ranks == 0, middle, ranks)  # (m, k)
-    total = ranks.sum(axis=0)  # (k,): R, the set's rank sum per signature
+    # R, the set's rank sum per signature (k,), in integers; each rank 0 then counts as the middle rank.
+    total = ranks.sum(axis=0, dtype=np.int64) + middle * np.count_nonzero(ranks == 0, axis=0)
     sd = np.sqrt(m * (n_genes - m) * (n_genes + 1) / 12.0)
     return (m * middle - total) / sd
 
@@ -240,9 +240,13 @@ def search_sets(release, up_entries: list[str], down_entries: list[str], *, type
     store = store_for(release)
     up, down = resolve_set("up", up_entries, store), resolve_set("down", down_entries, store)
     _check_sets(up, down, store.n_genes)
-    types = tuple(types) or tuple(release_facets(release).types)
-    where = signature_filter(release, SearchParams(types=types, cell_lines=tuple(cell_lines)), types)
-    columns = np.sort(np.fromiter(Signature.objects.filter(**where).values_list("column", flat=True), dtype=np.int64))
+    facets = release_facets(release)
+    types = tuple(types) or tuple(facets.types)
+    if not cell_lines and set(types) >= set(facets.types):
+        columns = np.arange(release.n_signatures, dtype=np.int64)  # every signature: no need to ask the database which
+    else:
+        where = signature_filter(release, SearchParams(types=types, cell_lines=tuple(cell_lines)), types)
+        columns = np.sort(np.fromiter(Signature.objects.filter(**where).values_list("column", flat=True), dtype=np.int64))
     result = SetSearchResult(release=release, up=up, down=down, types=types, cell_lines=tuple(cell_lines), limit=limit, n_signatures=len(columns))
     if len(columns) == 0:
         return result
