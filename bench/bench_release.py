@@ -28,16 +28,17 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from own_database import setup_django, tear_down  # noqa: E402
 
 DB = "l1kweb_bench_release"
 BATCH = 200  # signatures per batch chunk, about a plate's worth
@@ -58,23 +59,6 @@ def peak_gb() -> float:
 
 def disk_gb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e9
-
-
-def setup_django(data_dir: Path) -> None:
-    with psycopg.connect("postgresql://root@127.0.0.1:5432/postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DB}")
-        admin.execute(f"CREATE DATABASE {DB}")
-    os.environ.update(
-        DATABASE_URL=f"postgres://root@127.0.0.1:5432/{DB}", DATA_DIR=str(data_dir), DJANGO_SETTINGS_MODULE="l1kweb.settings",
-        LOG_LEVEL="WARNING", API_ANON_RATE="100000000/minute", PAGE_ANON_RATE="100000000/minute", ALLOWED_HOSTS="testserver",
-    )
-    os.environ.pop("REDIS_URL", None)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def lay_out(n_sigs: int, n_genes: int, data_dir: Path, rng) -> tuple:
@@ -131,7 +115,7 @@ def main():
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="l1kweb-release-"))
     print(f"{platform.node()}: {os.cpu_count()} cores; load {os.getloadavg()[0]:.2f}; {args.signatures} signatures x {args.genes} genes; data in {data_dir}", flush=True)
-    setup_django(data_dir)
+    setup_django(DB, data_dir, API_ANON_RATE="100000000/minute", PAGE_ANON_RATE="100000000/minute", ALLOWED_HOSTS="testserver")
     from django.test import Client
 
     from signatures.compute import merge
@@ -191,12 +175,7 @@ def main():
         print(f"| {label} | {timings[(label, 'cold')]:.1f} | {timings[(label, 'again')]:.1f} |")
     print(f"\nload {os.getloadavg()[0]:.2f} at the end")
     if not args.keep:
-        from django.db import connections
-
-        connections.close_all()
-        shutil.rmtree(data_dir, ignore_errors=True)
-        with psycopg.connect("postgresql://root@127.0.0.1:5432/postgres", autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {DB}")
+        tear_down(DB, data_dir)
 
 
 if __name__ == "__main__":

@@ -24,34 +24,21 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from own_database import setup_django, tear_down  # noqa: E402
 
 DB = "l1kweb_bench_sets"
 CELL_LINES = [f"CELL{i:02d}" for i in range(50)]
 BLOCK = 5000
-
-
-def setup_django(data_dir: Path) -> None:
-    with psycopg.connect("postgresql://root@127.0.0.1:5432/postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DB}")
-        admin.execute(f"CREATE DATABASE {DB}")
-    os.environ.update(DATABASE_URL=f"postgres://root@127.0.0.1:5432/{DB}", DATA_DIR=str(data_dir), DJANGO_SETTINGS_MODULE="l1kweb.settings", LOG_LEVEL="WARNING")
-    os.environ.pop("REDIS_URL", None)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def build(n_sigs: int, n_genes: int, data_dir: Path, rng):
@@ -109,7 +96,7 @@ def main():
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="l1kweb-sets-"))
     print(f"{platform.node()}: {os.cpu_count()} cores; load {os.getloadavg()[0]:.2f}; {args.signatures} signatures x {args.genes} genes", flush=True)
-    setup_django(data_dir)
+    setup_django(DB, data_dir)
     from search import set_search
     from search.stores import store_for
 
@@ -151,12 +138,7 @@ def main():
         print(f"| {k} | {v:.3f} | {scaled:.2f} |")
     print(f"| baseline: per signature, scipy (timed on {n_base}, scaled) | {base:.1f} | {base * 1e6 / args.signatures:.0f} |")
     print(f"\nspeed-up over the baseline: {base / best['end to end']:.0f}x; load {os.getloadavg()[0]:.2f} at the end")
-    from django.db import connections
-
-    connections.close_all()
-    shutil.rmtree(data_dir, ignore_errors=True)
-    with psycopg.connect("postgresql://root@127.0.0.1:5432/postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DB}")
+    tear_down(DB, data_dir)
 
 
 if __name__ == "__main__":

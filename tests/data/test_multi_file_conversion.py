@@ -9,19 +9,7 @@ from conversion.formats import FormatError
 from conversion.formats.gctx import GctxReader, write_gctx
 from conversion.formats.multi import manifest_for, manifest_text
 from conversion.translator.infer import convert_file, parts_dir
-from tests.translator.helpers import toy_bundle, toy_l1000_file
-
-
-class Killed(Exception):
-    pass
-
-
-def _kill_after(n):
-    def progress(done, total):
-        if done >= n:
-            raise Killed
-
-    return progress
+from tests.translator.helpers import Killed, kill_after, toy_bundle, toy_l1000_file
 
 
 def _split(src, tmp_path, at):
@@ -58,7 +46,7 @@ def test_a_member_replaced_during_an_interrupted_conversion_is_not_resumed_from_
     (ctl, trt), manifest = _split(src, tmp_path, at=8)
     out = tmp_path / "out.gctx"
     with pytest.raises(Killed):
-        convert_file(bundle, manifest, out, chunk_size=5, device="cpu", progress=_kill_after(2))
+        convert_file(bundle, manifest, out, chunk_size=5, device="cpu", progress=kill_after(2))
     assert len(list(parts_dir(out).glob("chunk_*.npy"))) == 2
 
     # The ctl member is replaced by other values of the same shape (a new download).

@@ -72,3 +72,17 @@ def registered_pair(data_dir, *, n_samples: int = 25, drop: str | None = None, n
     path, landmarks = toy_l1000_file(data_dir / "l1000" / f"{name}.gctx", bundle, n_samples=n_samples, drop=drop)
     dataset = register_dataset(name, path, kind="l1000", metadata=None)
     return translator, dataset, bundle, landmarks
+
+
+class Killed(Exception):
+    """What kill_after raises: a conversion stopped as a killed worker would stop it."""
+
+
+def kill_after(n):
+    """A conversion progress callback that stops the run once n chunks are done."""
+
+    def progress(done, total):
+        if done >= n:
+            raise Killed
+
+    return progress

@@ -4,19 +4,7 @@ import pytest
 from conversion.formats.gctx import GctxReader
 from conversion.translator.infer import convert_file, parts_dir
 
-from .helpers import toy_bundle, toy_l1000_file
-
-
-class Killed(Exception):
-    pass
-
-
-def _kill_after(n):
-    def progress(done, total):
-        if done >= n:
-            raise Killed
-
-    return progress
+from .helpers import Killed, kill_after, toy_bundle, toy_l1000_file
 
 
 def test_an_interrupted_conversion_resumes_without_redoing_or_losing_profiles(tmp_path):
@@ -24,7 +12,7 @@ def test_an_interrupted_conversion_resumes_without_redoing_or_losing_profiles(tm
     src, landmarks = toy_l1000_file(tmp_path / "l1000.gctx", bundle, n_samples=31)
     out = tmp_path / "out.gctx"
     with pytest.raises(Killed):
-        convert_file(bundle, src, out, chunk_size=5, device="cpu", progress=_kill_after(3))
+        convert_file(bundle, src, out, chunk_size=5, device="cpu", progress=kill_after(3))
     assert not out.exists()
     assert len(list(parts_dir(out).glob("chunk_*.npy"))) == 3
 
@@ -42,7 +30,7 @@ def test_parts_from_a_different_chunking_are_discarded_not_mixed(tmp_path):
     src, landmarks = toy_l1000_file(tmp_path / "l1000.gctx", bundle, n_samples=20)
     out = tmp_path / "out.gctx"
     with pytest.raises(Killed):
-        convert_file(bundle, src, out, chunk_size=4, device="cpu", progress=_kill_after(2))
+        convert_file(bundle, src, out, chunk_size=4, device="cpu", progress=kill_after(2))
     summary = convert_file(bundle, src, out, chunk_size=6, device="cpu")
     assert summary["chunks_computed"] == 4
     with GctxReader(out) as reader:
