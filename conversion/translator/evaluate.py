@@ -156,6 +156,13 @@ def evaluate_bundle(bundle, l1000: np.ndarray, truth_all: np.ndarray, *, seed: i
         name: float(np.mean(gene_pcc["two-step model"]["pcc"] > gene_pcc[name]["pcc"]))
         for name in ("linear regression", "training mean")
     }
+    # The output ReLU clips: how often the model predicts exactly 0, against how often the RNA-seq is near 0.
+    predicted, measured = full["two-step model"], truth_all[:, evaluated]
+    result["summary"]["zeros"] = {
+        "predicted_exactly_0": float(np.mean(predicted == 0)),
+        "measured_at_most_0.01": float(np.mean(measured <= 0.01)),
+        "genes_predicted_0_in_half_the_samples": int(np.sum(np.mean(predicted == 0, axis=0) >= 0.5)),
+    }
     result["summary"]["n_samples"] = int(len(l1000))
     result["summary"]["n_genes_evaluated"] = int(evaluated.sum())
     result["summary"]["n_genes_missing"] = int((~evaluated).sum())

@@ -142,10 +142,10 @@ class DistributionDistance:
         return float((self._quantiles(profiles) - self.reference).abs().mean())
 
 
-def _held_out(n: int, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(train, validation) positions: the validation set is the first share of a seeded permutation."""
+def _held_out(n: int, fraction: float, seed: int, *, at_least: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(train, validation) positions: the validation set is the first share (at least `at_least`) of a seeded permutation."""
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    n_val = int(round(n * fraction))
+    n_val = max(at_least, int(round(n * fraction)))
     return perm[n_val:], perm[:n_val]
 
 
@@ -290,11 +290,9 @@ def train_extrapolator(
     outputs = _check_matrix("step-2 target matrix", targets, config.n_out)
     if len(inputs) != len(outputs):
         raise ValueError(f"step-2 inputs and targets must have the same number of samples, found {len(inputs)} and {len(outputs)}.")
-    perm = torch.randperm(len(inputs), generator=torch.Generator().manual_seed(config.seed))
-    n_val = max(1, int(round(len(inputs) * config.validation_fraction)))
-    if len(inputs) - n_val < 1:
+    train_idx, val_idx = _held_out(len(inputs), config.validation_fraction, config.seed, at_least=1)
+    if len(train_idx) < 1:
         raise ValueError(f"step 2 needs at least 2 RNA-seq samples, found {len(inputs)}.")
-    val_idx, train_idx = perm[:n_val], perm[n_val:]
     X_train, Y_train = _move(inputs[train_idx], device), _move(outputs[train_idx], device)
     X_val, Y_val = _move(inputs[val_idx], device), _move(outputs[val_idx], device)
 

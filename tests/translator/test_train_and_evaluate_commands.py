@@ -58,6 +58,9 @@ def test_train_translator_writes_a_bundle_that_evaluate_translator_scores(tiny_w
     predicted = bundle.predict(x)
     expected = np.array([pearsonr(predicted[:, j], truth[:, j])[0] if np.ptp(predicted[:, j]) > 0 and np.ptp(truth[:, j]) > 0 else 0.0 for j in range(truth.shape[1])])
     np.testing.assert_allclose(recorded["pcc"], expected, atol=1e-4)
+    zeros = json.loads((report_dir / "metrics.json").read_text())["zeros"]
+    assert zeros["predicted_exactly_0"] == pytest.approx(float(np.mean(predicted == 0)))
+    assert zeros["measured_at_most_0.01"] == pytest.approx(float(np.mean(truth <= 0.01)))
     table = pd.read_csv(report_dir / "gene_reliability.tsv", sep="\t")
     assert table["entrez_id"].astype(str).tolist() == bundle.output_entrez_ids
     np.testing.assert_allclose(table["pcc"], expected, atol=1e-4)

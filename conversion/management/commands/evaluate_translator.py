@@ -75,5 +75,10 @@ class Command(BaseCommand):
                     f"  {level:<10} {method:<18} {s['sample_pcc']['median']:>10.3f} {s['sample_spearman']['median']:>9.3f} "
                     f"{s['sample_rmse']['median']:>7.3f} {s['gene_pcc']['median']:>9.3f}"
                 )
+        zeros = summary["zeros"]
+        self.stdout.write(
+            f"  the two-step model predicts exactly 0 for {zeros['predicted_exactly_0']:.2%} of values (measured <= 0.01: "
+            f"{zeros['measured_at_most_0.01']:.2%}); {zeros['genes_predicted_0_in_half_the_samples']} genes are 0 in half the samples or more"
+        )
         for name, share in summary["share_of_genes_model_beats"].items():
             self.stdout.write(f"  the model's gene-wise PCC beats {name} on {share:.1%} of genes")
