@@ -25,7 +25,8 @@ from rest_framework.fields import empty
 
 from search import ranking
 from search.set_search import MAX_GENES, MIN_GENES
-from search.provenance import release_provenance, status_note
+from search.provenance import status_note
+from signatures.provenance import release_provenance
 from signatures.models import PertType
 
 TYPE_CHOICES = tuple(PertType.values)

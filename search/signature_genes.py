@@ -23,7 +23,7 @@ from functools import cached_property
 import numpy as np
 
 from conversion.models import Gene, GeneStatus
-from search.provenance import release_provenance
+from signatures.provenance import release_provenance
 from search.query import BadParameter, SignatureRow, signature_rows
 from search.serializers import SIGNATURE_TOP_DEFAULT, SIGNATURE_TOP_MAX, SignatureTopQuerySerializer, first_error
 from search.stores import store_for

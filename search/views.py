@@ -30,6 +30,7 @@ from search.query import (
     release_facets,
     run_lists,
 )
+from signatures.provenance import release_provenance
 from signatures.store import StoreError
 
 DOWNLOAD_DEFAULT_LIMIT = 100
@@ -109,7 +110,7 @@ def gene_page(request, symbol):
     if release is None:
         context["error"] = "No release is active yet: signatures have not been computed and activated."
         return render(request, "search/gene.html", context, status=503)
-    context["provenance"] = provenance.release_provenance(release)
+    context["provenance"] = release_provenance(release)
     try:
         context["about"] = provenance.gene_in_release(release, gene)
         params, facets, sections, hit_lists = _run(request, gene, release, download=False)

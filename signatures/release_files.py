@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conversion.files import atomic_path
+from signatures.provenance import release_provenance
 
 FILES_MANIFEST = "files.json"
 SIGNATURE_TABLE = "signatures.tsv"
@@ -80,10 +81,7 @@ def _write_signature_table(release, path: Path) -> None:
 
 
 def readme_text(release) -> str:
-    params, conversion, source = release.params or {}, release.conversion or {}, release.reliability or {}
-    converted = f"profiles converted in {conversion.get('compute_precision', 'unknown precision')}"
-    if conversion.get("device"):
-        converted += f" on {conversion['device']}, stored as {conversion.get('stored_as', '?')}"
+    p, source = release_provenance(release), release.reliability or {}
     reliability = (
         f"each gene's Pearson r on {source.get('n_samples')} paired L1000/RNA-seq samples ({source.get('paired_set')}), recorded by the model's evaluation"
         if source else "not measured (no paired evaluation of the model was recorded)"
@@ -91,11 +89,11 @@ def readme_text(release) -> str:
     return "\n".join([
         f"l1kweb release {release.name}",
         "",
-        f"Model: {release.model_version or 'unknown'}; {converted}.",
+        f"Model: {p.model_version}; profiles converted in {p.precision}" + (f" on {p.device}, stored as {p.stored_as}" if p.device else "") + ".",
         f"Data: dataset {release.dataset.name} ({release.dataset.n_profiles} profiles x {release.dataset.n_genes} genes).",
-        f"Signatures: {release.n_signatures} x {release.n_genes} genes; characteristic direction (gamma {float(params.get('gamma', 1.0)):g}) and log2 fold change,",
-        f"controls {params.get('controls', 'all')} (auto: vehicle controls where a batch has enough, else every other profile of the batch",
-        f"but the perturbagen's own and, for genetic perturbations, those aimed at the same gene); at least {int(params.get('min_replicates', 2))} replicates.",
+        f"Signatures: {release.n_signatures} x {release.n_genes} genes; characteristic direction (gamma {p.gamma:g}) and log2 fold change,",
+        f"controls {p.controls} (auto: vehicle controls where a batch has enough, else every other profile of the batch",
+        f"but the perturbagen's own and, for genetic perturbations, those aimed at the same gene); at least {p.min_replicates} replicates.",
         f"Per-gene reliability: {reliability}.",
         "",
         "Files:",
