@@ -1,7 +1,8 @@
 """Gene lookup: symbols, aliases, previous symbols, Entrez and Ensembl ids.
 
 `resolve` turns what a researcher typed into one gene, several (an alias that
-names more than one gene) or none, with the closest symbols as suggestions;
+names more than one gene) or none, with the closest symbols as suggestions
+(`resolve_many` does it for a pasted list at once);
 `autocomplete` serves the search box. Every query is case-insensitive and
 parameterised; nothing typed ever reaches SQL as text.
 """
@@ -72,43 +73,63 @@ def is_plain_number(text: str) -> bool:
 
 def resolve(query, *, suggest: bool = True) -> Resolution:
     """Find the gene `query` names: Entrez id, Ensembl id, symbol, then synonyms and previous symbols."""
-    q = normalise_query(query)
-    result = Resolution(query=q)
-    if not q or len(q) > MAX_QUERY_LENGTH:
-        return result
-    if is_plain_number(q):
-        gene = Gene.objects.filter(pk=int(q)).first() if len(q) <= 18 else None
-        if gene is not None:
-            result.matches = [Match(gene, "entrez", q)]
-        return result
-    key = q.upper()
-    if ENSEMBL_RE.match(q):
-        stable = key.split(".")[0]
-        genes = list(Gene.objects.filter(ensembl_id__iexact=stable)) or [a.gene for a in GeneAlias.objects.filter(alias__iexact=stable, kind=AliasKind.ENSEMBL).select_related("gene")]
-        result.matches = [Match(g, "ensembl", stable) for g in _unique(genes)]
-        return result
-    genes = list(Gene.objects.annotate(u=Upper("symbol")).filter(u=key))
-    if len(genes) > 1:
-        # Two genes share a symbol in any case: the exact spelling decides when it can.
-        exact = [g for g in genes if g.symbol == q]
-        genes = exact if len(exact) == 1 else genes
-    if genes:
-        result.matches = [Match(g, "symbol") for g in genes]
-        return result
-    aliases = list(GeneAlias.objects.annotate(u=Upper("alias")).filter(u=key).select_related("gene").order_by("gene_id"))
-    by_gene: dict[int, Match] = {}
-    for a in aliases:
-        by_gene.setdefault(a.gene_id, Match(a.gene, a.kind, a.alias))
-    matches = list(by_gene.values())
-    if len(matches) > 1:
-        # A previous symbol outranks a loose synonym.
-        previous = [m for m in matches if m.via == AliasKind.PREVIOUS]
-        if len(previous) == 1:
-            matches = previous
-    result.matches = matches
-    if not matches and suggest:
-        result.suggestions = suggestions(q)
-    return result
+    return resolve_many([query], suggest=suggest)[0]
+
+
+def resolve_many(queries, *, suggest: bool = False) -> list[Resolution]:
+    """`resolve` of each query, in order, with one database query per kind of match for all of them.
+
+    Entrez ids, symbols and aliases are each looked up for every query at once
+    (a set of 2,000 genes costs three queries, not thousands); Ensembl ids one
+    by one, as they are rare in pasted lists.
+    """
+    results = [Resolution(query=normalise_query(q)) for q in queries]
+    numbers: dict[int, list[Resolution]] = {}
+    names: dict[str, list[Resolution]] = {}
+    for r in results:
+        q = r.query
+        if not q or len(q) > MAX_QUERY_LENGTH:
+            continue
+        if is_plain_number(q):
+            if len(q) <= 18:
+                numbers.setdefault(int(q), []).append(r)
+        elif ENSEMBL_RE.match(q):
+            stable = q.upper().split(".")[0]
+            genes = list(Gene.objects.filter(ensembl_id__iexact=stable)) or [a.gene for a in GeneAlias.objects.filter(alias__iexact=stable, kind=AliasKind.ENSEMBL).select_related("gene")]
+            r.matches = [Match(g, "ensembl", stable) for g in _unique(genes)]
+        else:
+            names.setdefault(q.upper(), []).append(r)
+    for gene in Gene.objects.filter(pk__in=list(numbers)) if numbers else ():
+        for r in numbers[gene.pk]:
+            r.matches = [Match(gene, "entrez", r.query)]
+    by_symbol: dict[str, list[Gene]] = {}
+    for gene in Gene.objects.annotate(u=Upper("symbol")).filter(u__in=list(names)).order_by("pk") if names else ():
+        by_symbol.setdefault(gene.u, []).append(gene)
+    for key, genes in by_symbol.items():
+        for r in names[key]:
+            chosen = genes
+            if len(genes) > 1:
+                # Two genes share a symbol in any case: the exact spelling decides when it can.
+                exact = [g for g in genes if g.symbol == r.query]
+                chosen = exact if len(exact) == 1 else genes
+            r.matches = [Match(g, "symbol") for g in chosen]
+    rest = [key for key in names if key not in by_symbol]
+    by_alias: dict[str, dict[int, Match]] = {}
+    for a in GeneAlias.objects.annotate(u=Upper("alias")).filter(u__in=rest).select_related("gene").order_by("gene_id") if rest else ():
+        by_alias.setdefault(a.u, {}).setdefault(a.gene_id, Match(a.gene, a.kind, a.alias))
+    for key, by_gene in by_alias.items():
+        matches = list(by_gene.values())
+        if len(matches) > 1:
+            # A previous symbol outranks a loose synonym.
+            previous = [m for m in matches if m.via == AliasKind.PREVIOUS]
+            if len(previous) == 1:
+                matches = previous
+        for r in names[key]:
+            r.matches = list(matches)
+    if suggest:
+        for r in (r for same in names.values() for r in same if not r.matches):
+            r.suggestions = suggestions(r.query)
+    return results
 
 
 def _unique(genes):

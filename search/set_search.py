@@ -175,17 +175,12 @@ def check_sizes(up_entries: list[str], down_entries: list[str]) -> None:
 
 def resolve_set(name: str, entries: list[str], store) -> GeneSet:
     """Each entry resolved as the gene box resolves one query (search.lookup.resolve); what names no gene
-    of `store` is kept in `unresolved`, never dropped. One lookup per distinct entry (two or three queries)."""
+    of `store` is kept in `unresolved`, never dropped. All entries in a few queries (search.lookup.resolve_many)."""
     from search import lookup
 
     out = GeneSet(name=name, entries=list(entries))
     seen: set[int] = set()
-    resolved: dict[str, object] = {}
-    for entry in entries:
-        key = lookup.normalise_query(entry).upper()
-        if key not in resolved:
-            resolved[key] = lookup.resolve(entry, suggest=False)
-        resolution = resolved[key]
+    for resolution in lookup.resolve_many(entries):
         gene = resolution.gene
         if gene is None:
             reason = "ambiguous" if resolution.ambiguous else "unknown"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from search.lookup import autocomplete, resolve
+from search.lookup import autocomplete, resolve, resolve_many
 from tests.search.factories import make_genes
 
 pytestmark = pytest.mark.django_db
@@ -47,6 +47,18 @@ def test_unknown_gene_suggests_close_symbols(genes):
     assert r.gene is None and not r.ambiguous
     assert r.suggestions[0] == genes["SFRP2"]
     assert r.message() == "Unknown gene 'SFRP22'. Did you mean SFRP2?"
+
+
+def test_a_pasted_list_resolves_entry_by_entry_in_a_few_queries(genes, django_assert_max_num_queries):
+    entries = ["stat3", "6774", "sarp1", "CIP1", "ISGF-3", "SFRP22", "", "ENSG00000006774", "99999999", "Stat3", "x" * 80]
+    with django_assert_max_num_queries(4):  # Entrez ids, symbols, aliases, and the one Ensembl id
+        out = resolve_many(entries)
+    assert [r.query for r in out] == [e if len(e) <= 64 else e[:65] for e in entries]
+    assert [r.gene.symbol if r.gene else None for r in out] == ["STAT3", "STAT3", "SFRP2", "CDKN1A", None, None, None, "STAT3", None, "STAT3", None]
+    assert [m.via for m in out[2].matches + out[3].matches] == ["synonym", "previous"]
+    assert out[4].ambiguous and {m.gene.symbol for m in out[4].matches} == {"STAT1", "STAT4"}
+    assert out[5].suggestions == []  # suggestions only when asked: they cost a query per entry
+    assert resolve_many(["SFRP22"], suggest=True)[0].suggestions[0] == genes["SFRP2"]
 
 
 def test_injection_looking_query_is_just_an_unknown_gene(genes):
