@@ -32,3 +32,16 @@ def copy_rows(model, columns, rows, *, batch_size: int = 5000) -> int:
             cursor.executemany(sql, batch)
             n += len(batch)
     return n
+
+
+def analyze(*models) -> None:
+    """Refresh the planner's statistics of the models' tables after a bulk load.
+
+    A COPY of a million rows leaves PostgreSQL's statistics describing the
+    table as it was; until autovacuum catches up, the planner picks indexes for
+    the old table (a perturbagen's signatures by scanning every signature of
+    the release: 180 ms instead of 0.05 ms at a million signatures).
+    """
+    with connection.cursor() as cursor:
+        for model in models:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from l1kweb.bulk import analyze
 from l1kweb.jobs import Job
 
 
@@ -91,6 +92,7 @@ class Release(models.Model):
         if self.status != ReleaseStatus.COMPLETE or not self.index_built:
             raise ValueError(f"Release {self.name} is {self.status} (index built: {self.index_built}); only a complete release with its index can be activated.")
         self.check_files()
+        analyze(Signature, GeneTopEntry)  # the release's rows came by COPY: plan its first queries on current statistics
         try:
             with transaction.atomic():
                 # Lock the release row first so a concurrent delete or recompute waits,
@@ -147,6 +149,8 @@ class Signature(models.Model):
         indexes = [
             # search.query filtered queries: signatures of one type (and cell lines) in the active release.
             models.Index(fields=["release", "pert_type", "cell_line"], name="signature_filter"),
+            # search.perturbagens: every signature of the listed perturbagens (a scan of the release without it).
+            models.Index(fields=["release", "pert_id"], name="signature_perturbagen"),
         ]
 
     def __str__(self):
