@@ -75,34 +75,52 @@ def benjamini_hochberg(p_values: Iterable[float]) -> np.ndarray:
     return out
 
 
-def enrichment(listed: Iterable[str], annotations: Mapping[str, frozenset[str]]) -> list[TermEnrichment]:
+@dataclass(frozen=True)
+class Background:
+    """Every background perturbagen's terms, with each term's number of carriers counted once.
+
+    Counting carriers walks the whole background; a release's background is
+    built once (search.mechanisms keeps it per process) and then serves every
+    list.
+    """
+
+    annotations: Mapping[str, frozenset[str]]
+    carriers: Mapping[str, int]  # term -> background perturbagens that carry it
+
+    @classmethod
+    def of(cls, annotations: Mapping[str, frozenset[str]]) -> Background:
+        carriers: dict[str, int] = {}
+        for terms in annotations.values():
+            for term in terms:
+                carriers[term] = carriers.get(term, 0) + 1
+        return cls(annotations=annotations, carriers=carriers)
+
+
+def enrichment(listed: Iterable[str], background: Background | Mapping[str, frozenset[str]]) -> list[TermEnrichment]:
     """Terms over-represented among `listed` perturbagens, most significant first.
 
     `listed`: the list's perturbagen ids in list order (repeats are counted
-    once). `annotations`: every background perturbagen id -> its terms (an
-    empty set for an unannotated one); listed ids missing from it are added to
-    the background as unannotated.
+    once). `background`: every background perturbagen id -> its terms (an
+    empty set for an unannotated one), or a Background built from such a
+    mapping; listed ids missing from it are added to the background as
+    unannotated.
     """
     order = list(dict.fromkeys(listed))
     if not order:
         return []
-    background = dict(annotations)
-    for pert in order:
-        background.setdefault(pert, frozenset())
-    carriers: dict[str, int] = {}
-    for terms in background.values():
-        for term in terms:
-            carriers[term] = carriers.get(term, 0) + 1
+    if not isinstance(background, Background):
+        background = Background.of(background)
+    annotations = background.annotations
     members: dict[str, list[str]] = {}
     for pert in order:
-        for term in background[pert]:
+        for term in annotations.get(pert, ()):
             members.setdefault(term, []).append(pert)
     if not members:
         return []
-    n_background, n_listed = len(background), len(order)
+    n_background, n_listed = len(annotations) + sum(p not in annotations for p in order), len(order)
     terms = sorted(members)
     k = np.array([len(members[t]) for t in terms])
-    big_k = np.array([carriers[t] for t in terms])
+    big_k = np.array([background.carriers[t] for t in terms])
     p = hypergeom.sf(k - 1, n_background, big_k, n_listed)
     fdr = benjamini_hochberg(p)
     rows = [

@@ -1,31 +1,33 @@
 """Mechanism-of-action and target enrichment of a result list's compounds (search.enrichment) against the release.
 
 The background is every compound (pert_type chemical) of the release with its
-annotation terms, read once per release and kept in the shared cache; the
-list is the compounds of a result list's hits.
+annotation terms, read once per release with one query and kept in this
+process (search.process_memo: at a million signatures, unpickling it from the
+shared cache on every request cost seconds); the list is the compounds of a
+result list's hits.
 """
 
 from __future__ import annotations
 
-from django.core.cache import cache
-
-from search.enrichment import TermEnrichment, enrichment, split_terms
+from search.enrichment import Background, TermEnrichment, enrichment, split_terms
+from search.process_memo import ProcessMemo
 from signatures.models import PertType, Signature
 
 FIELDS = {"moa": "pert_moa", "target": "pert_targets"}
+_backgrounds: ProcessMemo[Background] = ProcessMemo()
 
 
-def release_annotations(release, kind: str) -> dict[str, frozenset[str]]:
-    """Every compound of `release` -> its terms of `kind` ("moa" or "target")."""
-    key = f"search:annotations:v1:{release.cache_stamp}:{kind}"
-    found = cache.get(key)
-    if found is None:
+def release_annotations(release, kind: str) -> Background:
+    """Every compound of `release` -> its terms of `kind` ("moa" or "target"), with the terms' carrier counts."""
+
+    def read() -> Background:
         rows = Signature.objects.filter(release=release, pert_type=PertType.CHEMICAL).values_list("pert_id", FIELDS[kind]).distinct().order_by()
-        found = {}
+        found: dict[str, frozenset[str]] = {}
         for pert_id, value in rows:
             found[pert_id] = found.get(pert_id, frozenset()) | split_terms(value)
-        cache.set(key, found, timeout=24 * 3600)
-    return found
+        return Background.of(found)
+
+    return _backgrounds.get(f"{release.cache_stamp}:{kind}", read)
 
 
 def list_enrichment(release, hit_list, kind: str) -> list[TermEnrichment]:

@@ -11,7 +11,6 @@ truncated top 100, so a cell line never silently shows fewer hits than exist.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -22,6 +21,7 @@ from django.core.cache import cache
 from django.db.models import Count
 
 from search import ranking
+from search.process_memo import ProcessMemo
 from search.serializers import SearchQuerySerializer, first_error
 from search.stores import store_for
 from signatures.models import GeneTopEntry, PertType, Signature
@@ -55,32 +55,26 @@ class Facets:
     times: list[tuple[float, str, int]]
 
 
-_facets_lock = threading.Lock()
-_process_facets: dict[str, Facets] = {}  # cache key -> facets, this process's copy
+_process_facets: ProcessMemo[Facets] = ProcessMemo()
 
 
 def release_facets(release) -> Facets:
     """Counts per type, cell line, dose and time in `release`, cached (a release never changes).
 
-    Kept in this process once read (every page and API call asks, and a Redis
-    round-trip plus unpickling 100s of cell lines costs more than the search
-    itself); computed once per release in the shared cache. The key holds the
-    release's cache stamp (Release.cache_stamp), so a release rebuilt under the
-    same id is read afresh.
+    Kept in this process once read (search.process_memo: every page and API
+    call asks); computed once per release in the shared cache, so a new
+    process reads it rather than counting again.
     """
     key = f"search:facets:v2:{release.cache_stamp}"
-    facets = _process_facets.get(key)
-    if facets is not None:
+
+    def shared() -> Facets:
+        facets = cache.get(key)
+        if facets is None:
+            facets = _compute_facets(release)
+            cache.set(key, facets, timeout=24 * 3600)
         return facets
-    facets = cache.get(key)
-    if facets is None:
-        facets = _compute_facets(release)
-        cache.set(key, facets, timeout=24 * 3600)
-    with _facets_lock:
-        if len(_process_facets) >= 8:  # old releases: a handful per process at most
-            _process_facets.clear()
-        _process_facets[key] = facets
-    return facets
+
+    return _process_facets.get(key, shared)
 
 
 def example_genes(release, n: int = 3) -> list:
@@ -102,11 +96,6 @@ def example_genes(release, n: int = 3) -> list:
         cache.set(key, ids, timeout=24 * 3600)
     genes = Gene.objects.in_bulk(ids)
     return [genes[i] for i in ids if i in genes]
-
-
-def clear_process_facets() -> None:
-    with _facets_lock:
-        _process_facets.clear()
 
 
 def _compute_facets(release) -> Facets:

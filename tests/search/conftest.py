@@ -1,6 +1,6 @@
 import pytest
 
-from search import query, stores
+from search import process_memo, stores
 from tests.search.factories import make_release
 
 
@@ -11,7 +11,7 @@ def _private_cache(settings):
     from django.core.cache import cache
 
     cache.clear()
-    query.clear_process_facets()
+    process_memo.clear_all()
     yield
     stores.clear()
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.stats import false_discovery_control, fisher_exact
 
-from search.enrichment import benjamini_hochberg, enrichment, split_terms
+from search.enrichment import Background, benjamini_hochberg, enrichment, split_terms
 
 
 def _exact_tail(k, n_background, carriers, n_listed):
@@ -31,9 +31,10 @@ def _world(seed):
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_p_values_and_fdr_equal_independent_computations(seed):
+@pytest.mark.parametrize("prepared", [False, True], ids=["mapping", "background"])
+def test_p_values_and_fdr_equal_independent_computations(seed, prepared):
     annotations, listed = _world(seed)
-    rows = enrichment(listed, annotations)
+    rows = enrichment(listed, Background.of(annotations) if prepared else annotations)
     assert rows, "the list carries annotated compounds"
     n_background, n_listed = len(annotations), len(listed)
     by_term = {r.term: r for r in rows}
@@ -60,9 +61,13 @@ def test_a_planted_mechanism_comes_first_and_is_called_enriched():
 
 def test_repeats_count_once_and_unannotated_listed_ids_join_the_background():
     annotations = {"a": frozenset({"X"}), "b": frozenset({"X"}), "c": frozenset(), "d": frozenset({"Y"})}
-    rows = enrichment(["a", "a", "b", "new"], annotations)
-    x = next(r for r in rows if r.term == "X")
-    assert (x.listed, x.n_listed, x.background, x.n_background) == (2, 3, 2, 5)
+    background = Background.of(annotations)
+    assert background.carriers == {"X": 2, "Y": 1}
+    for given in (annotations, background):
+        rows = enrichment(["a", "a", "b", "new"], given)
+        x = next(r for r in rows if r.term == "X")
+        assert (x.listed, x.n_listed, x.background, x.n_background) == (2, 3, 2, 5)
+    assert "new" not in background.annotations, "a listed id joins this list's background only"
     assert all(r.term != "Y" for r in rows), "a term no listed compound carries is not tested"
 
 

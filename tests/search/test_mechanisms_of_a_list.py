@@ -49,3 +49,18 @@ def test_the_mechanisms_download_holds_every_tested_term_of_each_list(client, wo
         expected = {(t["term"], t["listed"], t["background"], float(f"{t['p_value']:.6g}")) for t in api[kind]}
         assert got == expected and got
     assert {(r["pert_type"], r["direction"]) for r in rows} == {("chemical", "down")}
+
+
+def test_the_background_is_read_once_per_release_and_afresh_for_a_new_one(world, django_assert_num_queries):
+    from search.mechanisms import release_annotations
+
+    with django_assert_num_queries(1):
+        first = release_annotations(world.release, "moa")
+    with django_assert_num_queries(0):
+        assert release_annotations(world.release, "moa") is first
+    compounds = {s.pert_id for s in world.signatures if s.pert_type == "chemical"}
+    assert set(first.annotations) == compounds
+    world.release.signatures.filter(pert_type="chemical").update(pert_moa="")
+    world.release.activate()  # a new activation time: a new cache stamp, so the background is read again
+    with django_assert_num_queries(1):
+        assert all(not terms for terms in release_annotations(world.release, "moa").annotations.values())
