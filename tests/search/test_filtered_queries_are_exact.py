@@ -50,3 +50,27 @@ def test_gene_outside_the_model_output_has_no_hits_rather_than_an_error(client, 
     assert r.status_code == 200
     assert all(not hl.hits for s in r.context["sections"] for hl in s["lists"])
     assert "not among the model's output genes" in html.unescape(r.content.decode())
+
+
+@pytest.mark.parametrize(
+    "types, cell_lines, dose, time",
+    [
+        (("chemical",), (), None, None),
+        (("chemical", "crispr"), ("A549", "PC3"), None, None),
+        (("chemical",), (), 10.0, None),
+        (("chemical", "crispr"), (), None, 24.0),
+        (("crispr",), ("MCF7",), 10.0, None),  # knockouts have no dose: nothing matches
+        (("chemical", "crispr"), ("A375",), 1.0, 6.0),
+        (("chemical",), (), 10.0 * (1 + 5e-7), None),  # within the stored value's tolerance
+        (("chemical",), (), 10.0 * (1 + 5e-6), None),  # outside it
+    ],
+)
+def test_the_column_table_selects_what_the_database_filter_selects(world, types, cell_lines, dose, time):
+    from search.query import SearchParams, column_table, release_facets, signature_filter
+    from signatures.models import Signature
+
+    params = SearchParams(types=types, cell_lines=cell_lines, dose=dose, time=time)
+    columns, codes = column_table(world.release).select(params, types, release_facets(world.release))
+    rows = sorted(Signature.objects.filter(**signature_filter(world.release, params, types)).values_list("column", "pert_type"))
+    assert columns.tolist() == [c for c, _ in rows]
+    assert [column_table(world.release).types[c] for c in codes] == [t for _, t in rows]
