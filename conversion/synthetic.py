@@ -23,9 +23,12 @@ shuffled order, with pr_gene_id/pr_gene_symbol/pr_is_lm row metadata),
 `ncbi_gene_info` (NCBI Homo_sapiens.gene_info with synonyms and previous
 symbols), `archs4` (ARCHS4-style HDF5 counts), `gtex_l1000` and `gtex_rnaseq`
 (paired GCTX over the same samples, in different orders), `truth` (planted
-effects). With layout "lincs2020" the L1000 files are the LINCS 2020 release's
-instead (`level3_files`, `instinfo_beta`, `geneinfo_beta`, `compoundinfo_beta`;
-see the section at the end). Plain numpy/pandas/h5py: no Django.
+effects), and beside them `tf_targets.gmt` (TF_TARGETS_FILE, not in the
+manifest, whose keys are pinned): each knocked-out gene's planted target set,
+read as a transcription factor's (`_tf_target_sets`). With layout
+"lincs2020" the L1000 files are the LINCS 2020 release's instead
+(`level3_files`, `instinfo_beta`, `geneinfo_beta`, `compoundinfo_beta`; see
+the section at the end). Plain numpy/pandas/h5py: no Django.
 """
 
 import json
@@ -75,6 +78,8 @@ TRUTH_PER_SIGNATURE = 25
 EC50 = 1.0  # uM, for the Hill curve of dose response
 XPR_TIME = 96
 LAYOUTS = ("geo", "lincs2020")
+TF_TARGETS_FILE = "tf_targets.gmt"
+TF_TARGETS_PER_SET = 30
 
 
 def make_world(out_dir, *, size: str = "tiny", seed: int = 0, layout: str = "geo", progress=None) -> dict:
@@ -116,6 +121,7 @@ def make_world(out_dir, *, size: str = "tiny", seed: int = 0, layout: str = "geo
         manifest["layout"] = layout
         manifest.update(_write_beta(out, spec, genes, model, design, rng, beta_rng, say))
     manifest["truth"] = _atomic_tsv(_truth_table(spec, genes, model, design), out / "truth.tsv")
+    _write_gmt(out / TF_TARGETS_FILE, _tf_target_sets(spec, genes, model, design))  # no draws: the random stream is unchanged
     say("ARCHS4")
     manifest["archs4"] = _write_archs4(out / "archs4_gene_counts.h5", spec, genes, model, rng)
     say("GTEx paired set")
@@ -516,6 +522,39 @@ def _truth_table(spec: WorldSize, genes: pd.DataFrame, model: _Model, design: _D
                     }
                 )
     return pd.DataFrame(rows)
+
+
+def _tf_target_sets(spec: WorldSize, genes: pd.DataFrame, model: _Model, design: _Design) -> list[tuple[str, str, list[str]]]:
+    """(term, description, symbols) per knocked-out gene: the genes its knockout lowers most, as a TF's targets.
+
+    A knockout moves one gene program (`_make_perts`), so read as the knockout
+    of a transcription factor it lowers the factor's targets: the
+    TF_TARGETS_PER_SET output genes with the most negative planted effect
+    (PROGRAM_SHIFT * strength * W, the knocked-out gene itself left out). The
+    term is the knocked-out gene's symbol, the description starts with the
+    direction, "down". Sibling sgRNAs of one gene (lincs2020) share the set.
+    Computed from the drawn world only: it draws no random numbers.
+    """
+    effects = _pert_effects(spec, model, design.perts)[:, : spec.n_output]  # (n_perts, output genes)
+    sets, seen = [], set()
+    for i, p in enumerate(design.perts.itertuples()):
+        if p.pert_type != "trt_xpr" or p.target in seen:
+            continue
+        seen.add(p.target)
+        e = effects[i].copy()
+        e[p.target] = np.inf  # the knocked-out gene is the factor, not one of its targets
+        lowered = [g for g in np.argsort(e, kind="stable")[:TF_TARGETS_PER_SET] if e[g] < 0]
+        programs = ", ".join(str(int(k)) for k in p.programs)
+        description = f"down: the genes the knockout of {p.pert_iname} lowers most (program {programs})"
+        sets.append((str(p.pert_iname), description, [str(genes.symbol[g]) for g in lowered]))
+    return sets
+
+
+def _write_gmt(path: Path, sets: list[tuple[str, str, list[str]]]) -> Path:
+    """GMT: one line per set, term<TAB>description<TAB>gene<TAB>gene..."""
+    with atomic_path(path) as tmp:
+        tmp.write_text("".join("\t".join([term, description, *members]) + "\n" for term, description, members in sets), encoding="utf-8")
+    return path
 
 
 def _write_archs4(path: Path, spec: WorldSize, genes: pd.DataFrame, model: _Model, rng, chunk: int = 1000) -> Path:
