@@ -446,7 +446,7 @@ def bridge_figure(rt: ReleaseTerm, term: TermSet):
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.55, 0.45], vertical_spacing=0.04)
     for k, s in enumerate(scores):
         sig = s.signature
-        label = f"{sig.cell_line.name} {sig.pert_id} {_num(sig.dose, 'g')}{sig.dose_unit} {_num(sig.time, 'g')}{sig.time_unit}".strip()
+        label = " ".join(x for x in (sig.cell_line.name, sig.pert_id, f"{_num(sig.dose, 'g')}{sig.dose_unit}", f"{_num(sig.time, 'g')}{sig.time_unit}") if x)
         if len(s.positions):
             x, y = running_sum(s.positions, n)
             fig.add_trace(
@@ -461,7 +461,7 @@ def bridge_figure(rt: ReleaseTerm, term: TermSet):
             fig.add_trace(
                 go.Scatter(
                     x=s.positions[pick], y=np.full(int(pick.sum()), k), mode="markers", showlegend=False, legendgroup=str(k),
-                    marker={"symbol": "line-ns-open", "size": 12, "line": {"width": 1.5, "color": colour}},
+                    marker={"symbol": "line-ns-open", "size": 12, "color": colour, "line": {"width": 1.5, "color": colour}},
                     text=[html.escape(sym) for sym, keep in zip(s.symbols, pick) if keep],
                     hovertemplate="%{text}: rank_up %{x}" + (" (only in this release)" if only else "") + "<extra></extra>",
                 ),
@@ -470,10 +470,25 @@ def bridge_figure(rt: ReleaseTerm, term: TermSet):
     fig.add_hline(y=0, line={"width": 0.8, "color": "rgb(150,150,150)"}, row=1, col=1)
     fig.update_xaxes(range=[0, n + 1], title_text=f"position in the signature by CD (1 = most up, {n:,} = most down)", row=2, col=1)
     fig.update_yaxes(title_text="running sum", row=1, col=1)
-    fig.update_yaxes(tickvals=list(range(len(scores))), ticktext=[s.signature.cell_line.name for s in scores], autorange="reversed", row=2, col=1)
+    ticks = [f"{s.signature.cell_line.name} {s.signature.pert_id}" for s in scores]
+    fig.update_yaxes(tickvals=list(range(len(scores))), ticktext=ticks, autorange="reversed", row=2, col=1)
     more = f" (first {MAX_PLOTTED} of {len(rt.scores)} signatures)" if len(rt.scores) > MAX_PLOTTED else ""
     fig.update_layout(title=f"{term.term} in {rt.release.name}: {len(rt.genes)} members{more}", height=360 + 18 * len(scores), margin={"t": 50})
     return fig
+
+
+def unresolved_text(rt: ReleaseTerm, *, limit: int | None = 8) -> str:
+    """The set's entries a release does not use, in one sentence: unknown and ambiguous ones with
+    their messages, the genes the release's store lacks by name (`limit` of each, None: all)."""
+    cut = lambda items: items if limit is None or len(items) <= limit else items[:limit] + [f"and {len(items) - limit} more"]
+    parts = []
+    unknown = [u.message for u in rt.unresolved if u.reason != "not_in_release"]
+    if unknown:
+        parts.append(" ".join(cut(unknown)))
+    absent = [u.query for u in rt.unresolved if u.reason == "not_in_release"]
+    if absent:
+        parts.append(f"{len(absent)} genes are not among the release's {rt.n_genes:,}: {', '.join(cut(absent))}.")
+    return " ".join(parts)
 
 
 def _html_table(header: list[str], rows: list[list[str]], caption: str = "") -> str:
@@ -491,8 +506,7 @@ def report_html(evaluation: Evaluation) -> str:
         parts.append(f"<h2>{html.escape(t.set.term)}</h2><p>{html.escape(t.set.description)}</p>")
         for rt in t.releases:
             if rt.unresolved:
-                listed = "; ".join(u.message for u in rt.unresolved)
-                parts.append(f"<p class=note>{html.escape(rt.release.name)}: {len(rt.unresolved)} entries not used: {html.escape(listed)}</p>")
+                parts.append(f"<p class=note>{html.escape(rt.release.name)}: {html.escape(unresolved_text(rt, limit=None))}</p>")
             if rt.note:
                 parts.append(f"<p class=note>{html.escape(rt.note)}.</p>")
             if rt.scores:
@@ -517,7 +531,7 @@ should reach). In the bridge plots those members' ticks are orange.</p>
 {unmatched}
 {''.join(parts)}
 <h2>Every signature</h2>
-{_html_table(TABLE_COLUMNS, signature_rows(evaluation))}
+<div style="overflow-x:auto">{_html_table(TABLE_COLUMNS, signature_rows(evaluation))}</div>
 </body></html>
 """
 

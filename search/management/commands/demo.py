@@ -1,7 +1,8 @@
 """Build the demo end to end; each step is skipped when its result already exists.
 
 synthetic world -> gene registry -> L1000 dataset -> small translator ->
-RNA-seq-like dataset -> signatures release -> index -> active release -> admin.
+RNA-seq-like dataset -> signatures release -> index -> active release ->
+evaluation against the planted TF target sets (evaluate_signatures) -> admin.
 
 With the embedded default (SQLite, no broker) every step runs in this
 process. With DATABASE_URL and a broker set, conversion and signature batches
@@ -76,15 +77,20 @@ class Command(BaseCommand):
                 converted = self._conversion(l1000, translator)
             with self._timed("signatures, index, activation"):
                 release = self._release(converted)
+            with self._timed("signature evaluation"):
+                evaluation = self._signature_evaluation(world, release)
             password = self._admin()
         finally:
             write_status(None)
-        self._summary(world, release, password)
+        self._summary(world, release, password, evaluation)
         self._timing_table(time.perf_counter() - started)
 
     # --- progress --------------------------------------------------------
 
-    STEPS = ("synthetic world", "gene registry", "L1000 dataset", "translator training", "translator evaluation", "conversion", "signatures, index, activation")
+    STEPS = (
+        "synthetic world", "gene registry", "L1000 dataset", "translator training", "translator evaluation", "conversion",
+        "signatures, index, activation", "signature evaluation",
+    )
 
     @contextmanager
     def _timed(self, name: str):
@@ -232,6 +238,24 @@ class Command(BaseCommand):
             self._skip(f"activation of {name}")
         return release
 
+    def _signature_evaluation(self, world: dict, release: Release) -> Path | None:
+        """Where the world's planted TF target sets rank in their knockouts' signatures (evaluate_signatures).
+
+        Run every time, as it takes about a second; None for a world written
+        before the sets were (no tf_targets.gmt beside its manifest).
+        """
+        from conversion.synthetic import TF_TARGETS_FILE
+
+        gmt = Path(world["truth"]).parent / TF_TARGETS_FILE
+        if not gmt.is_file():
+            self.stdout.write(f"==> No {TF_TARGETS_FILE} in the world (written before the sets were); signature evaluation left out")
+            return None
+        out = self.root / "signature-evaluation"
+        out.mkdir(exist_ok=True)
+        self._step(f"Evaluating {release.name} against the planted TF target sets")
+        call_command("evaluate_signatures", release.name, sets=str(gmt), out=str(out / "report.html"), tsv=str(out / "table.tsv"))
+        return out / "report.html"
+
     def _admin(self) -> str:
         credentials = self.root.parent / "admin-password.txt"
         User = get_user_model()
@@ -248,7 +272,7 @@ class Command(BaseCommand):
 
     # --- output ------------------------------------------------------------
 
-    def _summary(self, world: dict, release: Release, password: str) -> None:
+    def _summary(self, world: dict, release: Release, password: str, evaluation: Path | None) -> None:
         example = self._example(world, release)
         port = os.environ.get("PORT", "8000")  # bin/demo serves on $PORT
         kind = PERT_TYPES[example["pert_type"]]
@@ -258,6 +282,8 @@ class Command(BaseCommand):
         self.stdout.write(f"  Search:  http://127.0.0.1:{port}/genes/{example['symbol']}/?type={kind}&cell_line={example['cell_id']}")
         self.stdout.write(f"           (planted: {example['pert_iname']} pushes {example['symbol']} {example['direction']} in {example['cell_id']})")
         self.stdout.write(f"  Admin:   http://127.0.0.1:{port}/admin/   user {ADMIN_USER}, password {password}")
+        if evaluation is not None:
+            self.stdout.write(f"  Report:  {evaluation} (planted TF target sets in their knockouts' signatures)")
         self.stdout.write(f"  Data:    {self.root}")
 
     def _example(self, world: dict, release: Release):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from search.evaluation import SUMMARY_COLUMNS, EvaluationError, evaluate, summary_rows, text_table, write_outputs
+from search.evaluation import SUMMARY_COLUMNS, EvaluationError, evaluate, summary_rows, text_table, unresolved_text, write_outputs
 from signatures.models import Release, ReleaseStatus
 from signatures.store import StoreError
 
@@ -61,7 +61,7 @@ class Command(BaseCommand):
         for t in evaluation.terms:
             for rt in t.releases:
                 if rt.unresolved:
-                    self.stdout.write(f"{t.set.term} in {rt.release.name}: {len(rt.unresolved)} genes not used: " + "; ".join(u.message for u in rt.unresolved[:5]) + (" ..." if len(rt.unresolved) > 5 else ""))
+                    self.stdout.write(f"{t.set.term} in {rt.release.name}: {unresolved_text(rt)}")
                 if rt.note:
                     self.stdout.write(f"{t.set.term}: {rt.note}.")
         try:
