@@ -1,10 +1,11 @@
 """Write a synthetic L1000 / ARCHS4 / GTEx world in the real file formats (see conversion.synthetic)."""
 
 import time
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from conversion.synthetic import LAYOUTS, SIZES, make_world
+from conversion.synthetic import LAYOUTS, SIZES, TF_TARGETS_FILE, make_world
 
 # The manifest entries listed after the summary, per layout.
 FILES = {
@@ -46,3 +47,4 @@ class Command(BaseCommand):
         for key in FILES[layout]:
             for path in manifest[key] if isinstance(manifest[key], list) else [manifest[key]]:
                 self.stdout.write(f"  {key:17s} {path}")
+        self.stdout.write(f"  {'tf_targets':17s} {Path(out_dir) / TF_TARGETS_FILE}")
