@@ -327,7 +327,7 @@ def _match(scores: list[SignatureScore], others: list[SignatureScore]) -> None:
             s.matched, other.matched = other, s
 
 
-def evaluate(release, gmt, *, compare=None, progress=None) -> Evaluation:
+def evaluate(release, gmt, *, compare=None) -> Evaluation:
     """Score every signature each GMT term names, in `release` and in `compare` when given.
 
     Raises EvaluationError for a GMT file that is not one or whose terms name
@@ -352,8 +352,6 @@ def evaluate(release, gmt, *, compare=None, progress=None) -> Evaluation:
     for t in sets:
         if not any(matched[t.term]):
             continue
-        if progress:
-            progress(t.term)
         resolved = [resolve_set(t.term, t.entries, s) for s in stores]
         held = [{g.entrez_id for g in r.genes} for r in resolved]
         result = TermResult(set=t, releases=[])

@@ -223,3 +223,16 @@ def test_knockout_terms_match_their_target_gene_and_unknown_genes_are_listed_bac
     assert [g.symbol for g in rt.genes] == ["SFRP2", "TP53", "STAT1"]  # SARP1 is SFRP2's alias: once
     assert [u.query for u in rt.unresolved] == ["NOTAGENE"]
     assert evaluation.unmatched_terms == ["ELSEWHERE"]
+
+
+def test_signatures_with_other_ids_are_matched_by_perturbagen_cell_line_dose_and_time(db, data_dir, tmp_path):
+    first = make_release(data_dir, name="r1")
+    second = make_release(data_dir, name="r2", active=False, genes=first.genes, seed=1).release
+    gmt = tmp_path / "sets.gmt"
+    gmt.write_text("STAT3\tdown\tSFRP2\tTP53\tSTAT1\n", encoding="utf-8")
+    (t,) = evaluate(first.release, gmt, compare=second).terms
+    here, there = t.releases
+    assert here.scores and len(here.scores) == len(there.scores)
+    for s in here.scores:  # sig_ids differ (R1_... and R2_...); the perturbagen, cell line, dose and time do not
+        assert s.matched.signature.sig_id == s.signature.sig_id.replace("R1_", "R2_") and s.matched.matched is s
+    stores.clear()
