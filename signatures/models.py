@@ -169,11 +169,13 @@ class GeneTopEntry(models.Model):
     direction); each carries all three values and which lists it made.
     """
 
-    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="+")
-    gene = models.ForeignKey("conversion.Gene", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    # No index of their own on release and gene: topentry_lookup starts with both, and every
+    # index the COPY of a release's ten million rows maintains costs load time (docs/benchmarks.md).
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="+", db_index=False)
+    gene = models.ForeignKey("conversion.Gene", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", db_index=False)
     pert_type = models.CharField(max_length=20, choices=PertType.choices)
     direction = models.CharField(max_length=4, choices=Direction.choices)
-    signature = models.ForeignKey(Signature, on_delete=models.CASCADE, related_name="+")
+    signature = models.ForeignKey(Signature, on_delete=models.CASCADE, related_name="+")  # indexed: deleting signatures cascades here
     cd = models.FloatField()
     logfc = models.FloatField()
     rank = models.PositiveIntegerField(help_text="The gene's rank inside the signature, 1 = most up (or down).")
