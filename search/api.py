@@ -313,18 +313,23 @@ def _body_entries(data, name: str) -> list[str]:
     return entries
 
 
-def run_set_search(request, up: list[str], down: list[str], filters) -> Response:
-    """Validate the filters (search.query.parse_params, as the gene search does), search, respond."""
+def run_set_search(request, up: list[str], down: list[str], filters, *, save: bool = False) -> Response:
+    """Validate the filters (search.query.parse_params, as the gene search does), search, respond; with `save`
+    (a POST) the query is saved and the answer carries its result id."""
     release = _active_release(request)
     try:
         params = parse_params(filters, release_facets(release), api=True, max_limit=API_MAX_LIMIT, default_limit=API_DEFAULT_LIMIT)
-        result = set_search.search_sets(release, up, down, types=params.types, cell_lines=params.cell_lines, limit=params.limit)
+        set_search.check_sizes(up, down)
+        query = set_search.SetQuery.normalised(release.name, up, down, types=params.types, cell_lines=params.cell_lines, limit=params.limit)
+        result = set_search.run_query(release, query)
     except BadParameter as exc:
         raise ParseError(exc.message) from None
     except set_search.SetSearchError as exc:
         raise (NotFound if exc.status == 404 else ParseError)(exc.message) from None
     except StoreError as exc:
         raise StoreUnavailable(stores.unavailable(release, exc)) from None
+    if save:
+        result.key = set_search.save_query(query)
     return Response(SetSearchSerializer(result, context={"request": request}).data)
 
 
@@ -353,9 +358,12 @@ class SetSearchView(APIView):
 
     Each signature is scored with a Mann-Whitney z per set over all its genes
     (search.set_search); p-values and Benjamini-Hochberg FDR over every
-    signature searched. Entries that name no gene of the release are listed back
-    in `unknown`; a set with fewer than 5 genes of the release is refused
-    (404 when entries of it are unknown, as for one unknown gene; 400 otherwise).
+    signature searched; each list's hits grouped by perturbagen. Entries that
+    name no gene of the release are listed back in `unknown`; a set with fewer
+    than 5 genes of the release is refused (404 when entries of it are unknown,
+    as for one unknown gene; 400 otherwise). A POST is saved: its answer's `id`
+    and `url` (/api/sets/<id>/) give the same search again, for sets too long
+    for a URL.
     """
 
     schema = _RequiredBodySchema()
@@ -378,4 +386,27 @@ class SetSearchView(APIView):
         if not hasattr(body, "get"):
             raise ParseError("The request body must be a JSON object such as {\"up\": [\"STAT3\", ...], \"down\": [...]}.")
         up, down = _body_entries(body, "up"), _body_entries(body, "down")
-        return run_set_search(request, up, down, _filters(request.query_params, body))
+        return run_set_search(request, up, down, _filters(request.query_params, body), save=True)
+
+
+class SetResultView(APIView):
+    """A saved gene-set search (the `id` a POST answered), run again on the active release.
+
+    The answer is the set search's; `saved_for_release` names the release the
+    search was saved for when that is not the active one (the scores are then
+    the active release's). An id that names no saved search is a 404.
+    """
+
+    @extend_schema(operation_id="sets_result", responses=documented(SetSearchSerializer, 400, 404, 429, 503))
+    @cached_api
+    def get(self, request, key):
+        release = _active_release(request)
+        try:
+            result = set_search.run_query(release, set_search.saved_query(key), key=key)
+        except BadParameter as exc:
+            raise ParseError(exc.message) from None
+        except set_search.SetSearchError as exc:
+            raise (NotFound if exc.status == 404 else ParseError)(exc.message) from None
+        except StoreError as exc:
+            raise StoreUnavailable(stores.unavailable(release, exc)) from None
+        return Response(SetSearchSerializer(result, context={"request": request}).data)

@@ -13,6 +13,7 @@ urlpatterns = [
     path("cell-lines/", api.CellLineListView.as_view(), name="api-cell-lines"),
     path("perturbation-types/", api.PertTypeListView.as_view(), name="api-pert-types"),
     path("sets/search/", api.SetSearchView.as_view(), name="api-set-search"),
+    path("sets/<str:key>/", api.SetResultView.as_view(), name="api-set-result"),
     path("table/<str:kind>/<str:direction>/<str:symbol>", api.CompatTableView.as_view(), name="api-compat-table"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", api_docs.api_docs, name="api-docs"),

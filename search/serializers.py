@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+from urllib.parse import urlencode
 
 from django.core.validators import RegexValidator
 from django.urls import reverse
@@ -653,9 +654,37 @@ class UnresolvedSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
+class SetPerturbagenGroupSerializer(serializers.Serializer):
+    """One perturbagen of a set search's list, over all its signatures searched (search.perturbagens.group_set_hits)."""
+
+    pert_id = serializers.CharField()
+    perturbagen = serializers.CharField(source="pert_name")
+    pert_type = serializers.CharField()
+    best_position = serializers.IntegerField(help_text="Position of its best signature in the list.")
+    n_listed = serializers.IntegerField(help_text="Its signatures in the list.")
+    n_signatures = serializers.IntegerField(help_text="Its signatures searched (the query's types and cell lines).")
+    n_agree = serializers.IntegerField(help_text="Of those, the signatures whose score has the list's sign (mimic: > 0, reverse: < 0).")
+    agreement = serializers.FloatField(help_text="n_agree / n_signatures")
+    n_cell_lines = serializers.IntegerField()
+    n_cell_lines_agree = serializers.IntegerField(help_text="Cell lines where most of its signatures agree.")
+    median_score = serializers.FloatField()
+    median_z_up = serializers.FloatField(allow_null=True, help_text="Null without an up set.")
+    median_z_down = serializers.FloatField(allow_null=True, help_text="Null without a down set.")
+    cell_lines = serializers.ListField(child=serializers.CharField())
+
+
+class SetPerturbagensSerializer(serializers.Serializer):
+    mimic = SetPerturbagenGroupSerializer(many=True)
+    reverse = SetPerturbagenGroupSerializer(many=True)
+
+
 class SetSearchSerializer(serializers.Serializer):
     """A set search's result (search.set_search.SetSearchResult)."""
 
+    id = serializers.CharField(source="key", allow_null=True, help_text="The result id of a saved (POSTed) search; null for a GET.")
+    url = serializers.SerializerMethodField(help_text="The saved search in the API, /api/sets/<id>/; null for a GET.")
+    page = serializers.SerializerMethodField(help_text="The search's page: /sets/<id>/ for a saved search, else /sets/ with the sets in the query string.")
+    saved_for_release = serializers.CharField(source="saved_for", allow_null=True, help_text="The release a saved search was made for, when it is not the active one it was run on.")
     release = ReleaseSerializer()
     up = SetGeneSerializer(many=True, source="up.genes", help_text="The up set's genes as searched.")
     down = SetGeneSerializer(many=True, source="down.genes")
@@ -666,3 +695,20 @@ class SetSearchSerializer(serializers.Serializer):
     n_signatures = serializers.IntegerField(help_text="Signatures searched; the FDR is over these.")
     mimic = SetHitSerializer(many=True, help_text="Largest score first: signatures that move the up set up and the down set down.")
     reverse = SetHitSerializer(many=True, help_text="Smallest score first: signatures that reverse the query.")
+    perturbagens = SetPerturbagensSerializer(help_text="Each list's hits grouped by perturbagen, in the order of their best hit.")
+    downloads = serializers.SerializerMethodField(help_text="The lists (tsv, csv) and the perturbagen tables (perturbagens_tsv, perturbagens_csv) as files.")
+
+    def get_url(self, result) -> str | None:
+        return _absolute(self.context, reverse("search:api-set-result", args=[result.key])) if result.key else None
+
+    def get_page(self, result) -> str:
+        return _absolute(self.context, reverse("search:set-result", args=[result.key]) if result.key else reverse("search:sets") + "?" + urlencode(result.query_items()))
+
+    def get_downloads(self, result) -> dict[str, str]:
+        out = {}
+        for prefix, (saved, plain) in {"": ("search:set-result-download", "search:set-download"), "perturbagens_": ("search:set-result-download-perturbagens", "search:set-download-perturbagens")}.items():
+            for fmt in ("tsv", "csv"):
+                path = reverse(saved, args=[result.key, fmt]) if result.key else reverse(plain, args=[fmt]) + "?" + urlencode(result.query_items())
+                out[prefix + fmt] = _absolute(self.context, path)
+        return out
+

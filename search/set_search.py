@@ -32,6 +32,19 @@ Memory: only the query genes' rows of the gene-major store are read, one
 gene at a time (SignatureStore.read_gene_ranks), into an int32 array of
 (query genes x searched signatures).
 
+A query is saved under a result id (`SetQuery`, stored by search.models.SavedSetQuery)
+so that sets too long for a URL can be shared: its entries normalised as the
+lookup normalises one query (search.lookup.normalise_query: trimmed, at most
+65 characters), each set's entries once each in the order given (the order
+shown back; the scores do not depend on it), the filters sorted,
+the release's name; the id is a hash of that, so the same query on the same
+release always gets the same id and a stored query is at most
+2 x MAX_GENES entries of 65 characters.
+
+The result tables as files (`SET_COLUMNS`, `SET_PERTURBAGEN_COLUMNS`) follow
+the gene pages' downloads (search.downloads): the type first, then the list,
+the position and the signature's metadata, its values, then its annotations.
+
 The numerics (`set_z`, `combined_score`, `p_values`, `split_genes`; the FDR is search.enrichment's `benjamini_hochberg`)
 import numpy and scipy only; `search_sets` is the Django-facing function, and
 the Django pieces it needs are imported inside it (and `resolve_set`), so the
@@ -40,6 +53,9 @@ numerics stay importable and testable without Django settings.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -50,6 +66,7 @@ from search.enrichment import benjamini_hochberg
 
 MIN_GENES = 5  # a set with fewer genes in the release's store is refused
 MAX_GENES = 2000  # entries per set
+DEFAULT_LIMIT = 50  # signatures per list, as a gene's list (search.query.DEFAULT_LIMIT)
 
 
 class SetSearchError(ValueError):
@@ -152,16 +169,83 @@ class SetSearchResult:
     release: object  # signatures.models.Release
     up: GeneSet
     down: GeneSet
-    types: tuple[str, ...]
+    types: tuple[str, ...]  # the types searched: those asked for, else all of the release's
     cell_lines: tuple[str, ...]
     limit: int
     n_signatures: int  # signatures searched (after the filters); the FDR is over these
+    chosen_types: tuple[str, ...] = ()  # the types asked for; () = all
     mimic: list[SetHit] = field(default_factory=list)
     reverse: list[SetHit] = field(default_factory=list)
+    # Every searched signature's scores, for the grouping by perturbagen: columns sorted, (n_signatures,) each.
+    columns: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64), repr=False)
+    score: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    z_up: np.ndarray | None = field(default=None, repr=False)
+    z_down: np.ndarray | None = field(default=None, repr=False)
+    perturbagens: dict = field(default_factory=lambda: {"mimic": [], "reverse": []})  # list -> [search.perturbagens.SetPerturbagenGroup]
+    key: str | None = None  # the result id when the query is saved (SetQuery.key)
+    saved_for: str | None = None  # the release a saved query was made for, when that is not `release`
 
     @property
     def unresolved(self) -> list[Unresolved]:
         return self.up.unresolved + self.down.unresolved
+
+    @property
+    def lists(self) -> list[tuple[str, list[SetHit]]]:
+        return [("mimic", self.mimic), ("reverse", self.reverse)]
+
+    def query_items(self) -> list[tuple[str, str]]:
+        """The query string of /sets/ (and of its downloads) that runs this search again: the genes found, by symbol, and the filters."""
+        items = [(s.name, ",".join(g.symbol for g in s.genes)) for s in (self.up, self.down) if s.genes]
+        items += [("type", t) for t in self.chosen_types] + [("cell_line", c) for c in self.cell_lines]
+        return items + ([("limit", str(self.limit))] if self.limit != DEFAULT_LIMIT else [])
+
+    def describe(self) -> str:
+        """The query in one line, for a download's header: the genes searched, the filters, the result id."""
+        parts = []
+        for s in (self.up, self.down):
+            if s.entries:
+                parts.append(f"{s.name}={','.join(g.symbol for g in s.genes)} ({len(s.genes)} genes, {len(s.unresolved)} entries not found)")
+        parts += [f"type={','.join(self.types)}", f"cell_line={','.join(self.cell_lines) or 'all'}", f"limit={self.limit}"]
+        if self.key:
+            parts.append(f"result id {self.key}")
+        if self.saved_for:
+            parts.append(f"saved for release {self.saved_for}, run again on {self.release.name}")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class SetQuery:
+    """A set search's query as it is saved and shared: normalised (`normalised`), so equal queries are equal."""
+
+    release: str  # the name of the release it was made for
+    up: tuple[str, ...]
+    down: tuple[str, ...]
+    types: tuple[str, ...]
+    cell_lines: tuple[str, ...]
+    limit: int
+
+    @classmethod
+    def normalised(cls, release: str, up, down, *, types=(), cell_lines=(), limit: int) -> "SetQuery":
+        from search.lookup import normalise_query
+
+        def entries(values) -> tuple[str, ...]:
+            return tuple(dict.fromkeys(e for e in (normalise_query(v) for v in values) if e))  # once each, in the order given
+
+        return cls(release, entries(up), entries(down), tuple(sorted(types)), tuple(sorted(cell_lines)), int(limit))
+
+    @property
+    def key(self) -> str:
+        """The result id: 16 characters of base32 of the query's SHA-256 (80 bits: a shared id is not guessed)."""
+        raw = json.dumps([self.release, self.up, self.down, self.types, self.cell_lines, self.limit], separators=(",", ":"))
+        return base64.b32encode(hashlib.sha256(raw.encode()).digest()[:10]).decode().lower()
+
+    @property
+    def filters(self) -> dict[str, list[str]]:
+        """type, cell_line and limit as query-string values, for search.query.parse_params."""
+        return {"type": list(self.types), "cell_line": list(self.cell_lines), "limit": [str(self.limit)]}
+
+
+KEY_PATTERN = re.compile(r"[a-z2-7]{16}")  # SetQuery.key's alphabet and length
 
 
 def check_sizes(up_entries: list[str], down_entries: list[str]) -> None:
@@ -222,11 +306,12 @@ def _set_ranks(store, genes, columns: np.ndarray) -> np.ndarray:
     return out
 
 
-def search_sets(release, up_entries: list[str], down_entries: list[str], *, types=(), cell_lines=(), limit: int = 50) -> SetSearchResult:
+def search_sets(release, up_entries: list[str], down_entries: list[str], *, types=(), cell_lines=(), limit: int = DEFAULT_LIMIT) -> SetSearchResult:
     """Score every signature of `release` of `types` (default: all) and `cell_lines` (default: all) for the sets.
 
     Raises SetSearchError for a query it refuses and signatures.store.StoreError when the store cannot be read.
     """
+    from search.perturbagens import group_set_hits
     from search.query import SearchParams, release_facets, signature_filter, signature_rows
     from search.stores import store_for
     from signatures.models import Signature
@@ -236,13 +321,14 @@ def search_sets(release, up_entries: list[str], down_entries: list[str], *, type
     up, down = resolve_set("up", up_entries, store), resolve_set("down", down_entries, store)
     _check_sets(up, down, store.n_genes)
     facets = release_facets(release)
-    types = tuple(types) or tuple(facets.types)
+    chosen_types = tuple(types)
+    types = chosen_types or tuple(facets.types)
     if not cell_lines and set(types) >= set(facets.types):
         columns = np.arange(release.n_signatures, dtype=np.int64)  # every signature: no need to ask the database which
     else:
         where = signature_filter(release, SearchParams(types=types, cell_lines=tuple(cell_lines)), types)
         columns = np.sort(np.fromiter(Signature.objects.filter(**where).values_list("column", flat=True), dtype=np.int64))
-    result = SetSearchResult(release=release, up=up, down=down, types=types, cell_lines=tuple(cell_lines), limit=limit, n_signatures=len(columns))
+    result = SetSearchResult(release=release, up=up, down=down, types=types, cell_lines=tuple(cell_lines), limit=limit, n_signatures=len(columns), chosen_types=chosen_types)
     if len(columns) == 0:
         return result
     z_up = set_z(_set_ranks(store, up.genes, columns), store.n_genes) if up.genes else None
@@ -265,4 +351,75 @@ def search_sets(release, up_entries: list[str], down_entries: list[str], *, type
         ]
 
     result.mimic, result.reverse = hits(mimic), hits(reverse)
+    result.columns, result.score, result.z_up, result.z_down = columns, score, z_up, z_down
+    result.perturbagens = group_set_hits(release, result)
     return result
+
+
+def saved_query(key: str) -> SetQuery:
+    """The saved query of result id `key` (search.models.SavedSetQuery); SetSearchError (404) for an id that names none."""
+    from search.models import SavedSetQuery
+
+    saved = SavedSetQuery.objects.filter(key=key).first() if KEY_PATTERN.fullmatch(key) else None
+    if saved is None:
+        raise SetSearchError(f"No saved gene-set search has the id '{key[:40]}'; a result id is the 16 letters and digits after /sets/ in a link to a search.", status=404)
+    return saved.query()
+
+
+def save_query(query: SetQuery) -> str:
+    """Save `query` under its result id (once: the id is its hash) and return the id."""
+    from search.models import SavedSetQuery
+
+    return SavedSetQuery.save_query(query).key
+
+
+def run_query(release, query: SetQuery, *, key: str | None = None) -> SetSearchResult:
+    """search_sets of `query` on `release`, its filters validated again against that release (a query saved
+    for another release may name a cell line this one lacks). Raises search.query.BadParameter, SetSearchError
+    or signatures.store.StoreError."""
+    from search.query import parse_params, release_facets
+
+    params = parse_params(query.filters, release_facets(release))
+    result = search_sets(release, list(query.up), list(query.down), types=params.types, cell_lines=params.cell_lines, limit=params.limit)
+    result.key = key
+    result.saved_for = query.release if query.release != release.name else None
+    return result
+
+
+# ---------------------------------------------------------------------------
+# The result tables as files (search.downloads.render_table).
+
+
+SET_COLUMNS = [
+    "pert_type", "list", "position", "sig_id", "pert_id", "perturbagen", "cell_line", "dose", "dose_unit", "time", "time_unit",
+    "z_up", "z_down", "score", "p_value", "fdr", "target_gene", "pert_targets", "pert_moa", "n_replicates", "n_controls", "controls", "batch",
+]
+SET_PERTURBAGEN_COLUMNS = [
+    "pert_type", "list", "best_position", "pert_id", "perturbagen", "n_listed", "n_signatures", "n_agree", "agreement",
+    "n_cell_lines", "n_cell_lines_agree", "median_score", "median_z_up", "median_z_down", "cell_lines",
+]
+
+
+def hit_rows(result: SetSearchResult) -> list[list]:
+    """One row per hit, mimic then reverse, in SET_COLUMNS order."""
+    rows = []
+    for key, hits in result.lists:
+        for h in hits:
+            s = h.signature
+            rows.append([
+                s.pert_type, key, h.position, s.sig_id, s.pert_id, s.pert_name, s.cell_line, s.dose, s.dose_unit, s.time, s.time_unit,
+                h.z_up, h.z_down, h.score, h.p_value, h.fdr, s.target_gene, s.pert_targets, s.pert_moa, s.n_replicates, s.n_controls, s.controls, s.batch,
+            ])
+    return rows
+
+
+def perturbagen_rows(result: SetSearchResult) -> list[list]:
+    """One row per perturbagen of each list, mimic then reverse, in SET_PERTURBAGEN_COLUMNS order."""
+    rows = []
+    for key, _ in result.lists:
+        for g in result.perturbagens[key]:
+            rows.append([
+                g.pert_type, key, g.best_position, g.pert_id, g.pert_name, g.n_listed, g.n_signatures, g.n_agree, g.agreement,
+                g.n_cell_lines, g.n_cell_lines_agree, g.median_score, g.median_z_up, g.median_z_down, ",".join(g.cell_lines),
+            ])
+    return rows

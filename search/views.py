@@ -278,33 +278,94 @@ def signature_enrichr(request, sig_id, direction):
 
 
 # ---------------------------------------------------------------------------
-# Gene-set search (search.set_search): a form posting to itself, or GET /sets/?up=A,B,C&down=... to share.
+# Gene-set search (search.set_search). The form POSTs; a search that runs is saved (search.models.SavedSetQuery)
+# and the browser is sent to its result id, /sets/<id>/. GET /sets/?up=A,B,C&down=... runs a short query from the URL.
+
+
+def set_query_from(release, data) -> set_search.SetQuery:
+    """The normalised query of a form or query string (`data`, a QueryDict); raises BadParameter or SetSearchError."""
+    params = parse_params({k: data.getlist(k) for k in ("type", "cell_line", "limit") if k in data}, release_facets(release))
+    up, down = (set_search.split_genes("\n".join(data.getlist(name))) for name in ("up", "down"))
+    set_search.check_sizes(up, down)
+    return set_search.SetQuery.normalised(release.name, up, down, types=params.types, cell_lines=params.cell_lines, limit=params.limit)
+
+
+def _set_page(request, *, key: str | None = None):
+    """The set-search page: the empty form, a query from the URL, a POSTed query (saved, then redirected), or a saved one."""
+    release = active_release(request)
+    context = {"release": release, "type_labels": TYPE_LABELS, "max_genes": set_search.MAX_GENES, "min_genes": set_search.MIN_GENES, "key": key}
+    data = request.POST if request.method == "POST" else request.GET
+    context.update(up_text="\n".join(data.getlist("up")), down_text="\n".join(data.getlist("down")), chosen_types=data.getlist("type"), chosen_cells=data.getlist("cell_line"))
+    status = 200
+    try:
+        if key is not None:
+            query = set_search.saved_query(key)
+            context.update(up_text="\n".join(query.up), down_text="\n".join(query.down), chosen_types=list(query.types), chosen_cells=list(query.cell_lines), saved_for=query.release)
+        if release is None:
+            raise set_search.SetSearchError("No release is active yet: signatures have not been computed and activated.", status=503)
+        context["facets"] = release_facets(release)
+        if key is None and request.method == "GET" and not any(name in data for name in ("up", "down")):
+            return render(request, "search/sets.html", context)  # the empty form
+        if key is None:
+            query = set_query_from(release, data)
+        result = set_search.run_query(release, query, key=key)
+    except BadParameter as exc:
+        context["error"], status = exc.message, 400
+    except set_search.SetSearchError as exc:
+        context["error"], status = exc.message, exc.status
+    except StoreError as exc:
+        context["error"], status = stores.unavailable(release, exc), 503
+    if status != 200:
+        return render(request, "search/sets.html", context, status=status)
+    if request.method == "POST":
+        return redirect("search:set-result", set_search.save_query(query))
+    if key is not None:
+        share = reverse("search:set-result", args=[key])
+    else:
+        share = reverse("search:sets") + "?" + urlencode(result.query_items())
+    context.update(
+        result=result, share=share, download_query="" if key is not None else share.split("?", 1)[1], download_formats=[("tsv", "TSV"), ("csv", "CSV"), ("xlsx", "Excel")],
+        lists=[(name, label, hits, result.perturbagens[name]) for (name, hits), label in zip(result.lists, ("Mimic the query", "Reverse the query"))],
+    )
+    return render(request, "search/sets.html", context)
 
 
 @throttled(PageThrottle)
 def set_search_page(request):
-    data = request.POST if request.method == "POST" else request.GET
-    texts = {name: "\n".join(data.getlist(name)) for name in ("up", "down")}
+    return _set_page(request)
+
+
+# Not in the response cache: the page's form carries a CSRF token of its own visitor.
+@throttled(PageThrottle)
+def set_result_page(request, key):
+    return _set_page(request, key=key)
+
+
+@throttled(DownloadThrottle, plain_text=True)
+@cached_page("download")
+def set_download(request, fmt, key=None, table="signatures"):
+    """A set search's mimic and reverse lists as a file (`table` "signatures"), or grouped by perturbagen
+    ("perturbagens"): a saved search (`key`) or one from the query string, as the page shows it."""
+    if fmt not in downloads.CONTENT_TYPES:
+        raise Http404(f"Unknown download format '{fmt}'; expected tsv, csv or xlsx.")
     release = active_release(request)
-    context = {"release": release, "up_text": texts["up"], "down_text": texts["down"], "type_labels": TYPE_LABELS, "max_genes": set_search.MAX_GENES, "min_genes": set_search.MIN_GENES}
-    if release is None:
-        return render(request, "search/sets.html", {**context, "error": "No release is active yet: signatures have not been computed and activated."}, status=503)
-    facets = release_facets(release)
-    context.update(facets=facets, chosen_types=data.getlist("type"), chosen_cells=data.getlist("cell_line"))
-    if request.method == "GET" and not any(name in data for name in ("up", "down")):
-        return render(request, "search/sets.html", context)  # the empty form
     try:
-        params = parse_params({k: data.getlist(k) for k in ("type", "cell_line", "limit") if k in data}, facets)
-        result = set_search.search_sets(
-            release, set_search.split_genes(texts["up"]), set_search.split_genes(texts["down"]), types=params.types, cell_lines=params.cell_lines, limit=params.limit,
-        )
+        if release is None:
+            raise set_search.SetSearchError("No release is active yet.", status=503)
+        query = set_search.saved_query(key) if key is not None else set_query_from(release, request.GET)
+        result = set_search.run_query(release, query, key=key)
     except BadParameter as exc:
-        return render(request, "search/sets.html", {**context, "error": exc.message}, status=400)
+        return _text(exc.message, 400)
     except set_search.SetSearchError as exc:
-        return render(request, "search/sets.html", {**context, "error": exc.message}, status=exc.status)
+        return _text(exc.message, exc.status)
     except StoreError as exc:
-        return render(request, "search/sets.html", {**context, "error": stores.unavailable(release, exc)}, status=503)
-    share = [("up", ",".join(g.symbol for g in result.up.genes)), ("down", ",".join(g.symbol for g in result.down.genes))]
-    share = [(k, v) for k, v in share if v] + [("type", t) for t in params.types] + [("cell_line", c) for c in params.cell_lines]
-    context.update(result=result, share_query=urlencode(share), lists=[("mimic", "Mimic the query", result.mimic), ("reverse", "Reverse the query", result.reverse)])
-    return render(request, "search/sets.html", context)
+        return _text(stores.unavailable(release, exc), 503)
+    header = f"l1kweb {release_provenance(release).describe()}; set search {result.describe()}"
+    if table == "perturbagens":
+        body = downloads.render_table(fmt, header, set_search.SET_PERTURBAGEN_COLUMNS, set_search.perturbagen_rows(result), sheet="perturbagens")
+    else:
+        body = downloads.render_table(fmt, header, set_search.SET_COLUMNS, set_search.hit_rows(result), sheet="signatures")
+    response = HttpResponse(body, content_type=downloads.CONTENT_TYPES[fmt])
+    suffix = "" if table == "signatures" else f"_{table}"
+    response["Content-Disposition"] = f'attachment; filename="l1kweb_sets_{key or "query"}_{release.name}{suffix}.{fmt}"'
+    return response

@@ -1,6 +1,7 @@
 """Gene-set search (search.set_search, POST /api/sets/search/, /sets/): scores against scipy, planted signals, refusals."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -203,18 +204,26 @@ def test_the_schema_documents_the_set_search(client, world):
 # The page.
 
 
-def test_the_page_posts_to_itself_with_csrf_and_shows_both_tables(world):
+def test_the_page_posts_to_itself_with_csrf_and_is_sent_to_the_saved_result(world):
     c = Client(enforce_csrf_checks=True)
     r = c.get("/sets/")
     assert r.status_code == 200 and b'name="csrfmiddlewaretoken"' in r.content
     assert c.post("/sets/", {"up": "\n".join(UP)}).status_code == 403  # no token
     token = c.cookies["csrftoken"].value
     r = c.post("/sets/", {"up": "\n".join(UP + ["NOSUCHGENE1"]), "down": "MYSET\tdesc\t" + "\t".join(DOWN), "csrfmiddlewaretoken": token})
+    assert r.status_code == 302 and re.fullmatch(r"/sets/[a-z2-7]{16}/", r["Location"])
+    r = c.get(r["Location"])
     assert r.status_code == 200
     html = r.content.decode()
     assert 'id="set-mimic"' in html and 'id="set-reverse"' in html and "Unknown gene &#x27;NOSUCHGENE1&#x27;." in html
     assert f'href="/signatures/{world.signatures[0].sig_id}/"' in html
-    assert 'href="/sets/?up=STAT3%2CSFRP2%2CTP53%2CCDKN1A%2CPTGS2&amp;down=STAT1%2CSTAT4%2CIL6%2CMYC%2CBRCA1"' in html
+    assert f'id="set-share" href="{r.request["PATH_INFO"]}"' in html
+
+
+def test_a_short_url_links_to_itself_by_the_genes_found(client, world):
+    r = client.get("/sets/", {"up": ",".join(UP + ["NOSUCHGENE1"]), "down": ",".join(DOWN)})
+    assert r.status_code == 200
+    assert 'href="/sets/?up=STAT3%2CSFRP2%2CTP53%2CCDKN1A%2CPTGS2&amp;down=STAT1%2CSTAT4%2CIL6%2CMYC%2CBRCA1"' in r.content.decode()
 
 
 def test_a_short_url_runs_the_search_and_bad_input_is_a_400_page(client, world):
