@@ -76,7 +76,9 @@ def test_a_posted_search_read_back_by_its_id_equals_the_direct_result(client, wo
     body = posted.json()
     again = client.get(body["url"])
     assert again.status_code == 200 and again.json() == body
-    assert client.get(body["url"]).json() == body  # from the response cache
+    cached = client.get(body["url"])
+    assert cached.json() == body and cached["ETag"] == again["ETag"]  # from the response cache, keyed by the active release
+    assert client.get(body["url"], HTTP_IF_NONE_MATCH=again["ETag"]).status_code == 304
     assert len(body["mimic"]) == 7 and body["cell_line"] == ["A375", "MCF7"]
 
 
