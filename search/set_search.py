@@ -46,9 +46,10 @@ the gene pages' downloads (search.downloads): the type first, then the list,
 the position and the signature's metadata, its values, then its annotations.
 
 The numerics (`set_z`, `combined_score`, `p_values`, `split_genes`; the FDR is search.enrichment's `benjamini_hochberg`)
-import numpy and scipy only; `search_sets` is the Django-facing function, and
-the Django pieces it needs are imported inside it (and `resolve_set`), so the
-numerics stay importable and testable without Django settings.
+import numpy and scipy only; `search_sets` is the Django-facing function
+(with `run_query`, `saved_query` and `save_query` for saved queries), and the
+Django pieces they need are imported inside them, so the numerics stay
+importable and testable without Django settings.
 """
 
 from __future__ import annotations
