@@ -17,13 +17,16 @@ gene, the store's otherwise).
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from django.conf import settings
 
 from conversion.models import Gene, GeneStatus
 from signatures.provenance import release_provenance
+from search.process_memo import ProcessMemo
 from search.query import BadParameter, SignatureRow, signature_rows
 from search.serializers import SIGNATURE_TOP_DEFAULT, SIGNATURE_TOP_MAX, SignatureTopQuerySerializer, first_error
 from search.stores import store_for
@@ -177,13 +180,33 @@ def read_signature_genes(release, signature: SignatureRow, *, n: int = DEFAULT_T
     store = store_for(release)
     cd, logfc = store.read_signature(signature.column)  # (n_genes,) each
     cd, logfc = np.asarray(cd, dtype=np.float32), np.asarray(logfc, dtype=np.float32)
-    ids = store.gene_entrez_ids
-    known = {e: (sym, st) for e, sym, st in Gene.objects.filter(entrez_id__in=[int(e) for e in ids]).values_list("entrez_id", "symbol", "status")}
-    names = [known.get(int(e), (str(s), "")) for e, s in zip(ids, store.symbols)]
+    symbols, statuses = store_gene_names(release, store)
     return SignatureGenes(
-        release=release, signature=signature, entrez_ids=ids, symbols=[sym for sym, _ in names], statuses=[st for _, st in names],
+        release=release, signature=signature, entrez_ids=store.gene_entrez_ids, symbols=symbols, statuses=statuses,
         cd=cd, logfc=logfc, rank_up=ranks_up(cd[None, :])[0], n=n,
     )
+
+
+_names: ProcessMemo[tuple[list[str], list[str]]] = ProcessMemo(size=4)
+
+
+def store_gene_names(release, store) -> tuple[list[str], list[str]]:
+    """The registry's symbol and status of each of the store's genes, in store order (one query).
+
+    Kept in this process per release (search.process_memo): looking up a full
+    release's 23,614 genes took most of a signature request's time. An import
+    may rename genes without a new release, so the names are read again after
+    RESPONSE_CACHE_TIMEOUT seconds, as cached responses are.
+    """
+
+    def read() -> tuple[list[str], list[str]]:
+        ids = store.gene_entrez_ids
+        known = {e: (sym, st) for e, sym, st in Gene.objects.filter(entrez_id__in=[int(e) for e in ids]).values_list("entrez_id", "symbol", "status")}
+        names = [known.get(int(e), (str(s), "")) for e, s in zip(ids, store.symbols)]
+        return [sym for sym, _ in names], [st for _, st in names]
+
+    window = int(time.time() // max(settings.RESPONSE_CACHE_TIMEOUT, 1))
+    return _names.get(f"{release.cache_stamp}:{store.directory}:{window}", read)
 
 
 def file_stem(sig_id: str) -> str:

@@ -257,6 +257,23 @@ def test_page_costs_three_queries_and_is_cached(client, world, django_assert_max
     with django_assert_max_num_queries(1):  # the active release: the rest comes from the cache
         again = client.get(url)
     assert again.content == r.content
+    with django_assert_max_num_queries(2):  # another signature: release and signature; the genes' names are kept per release
+        other = client.get(_url(world.signatures[2].sig_id))
+    assert other.status_code == 200
+
+
+def test_gene_names_are_read_again_after_the_cache_timeout(client, world, settings, monkeypatch):
+    from conversion.models import Gene
+    from search import signature_genes
+
+    sig = world.signatures[1].sig_id
+    before = client.get(f"/api/signatures/{sig}/", {"n": 2000}).json()
+    Gene.objects.filter(symbol="STAT3").update(symbol="STAT3X")
+    now = signature_genes.time.time()
+    monkeypatch.setattr(signature_genes.time, "time", lambda: now + settings.RESPONSE_CACHE_TIMEOUT)
+    after = client.get(f"/api/signatures/{sig}/", {"n": 2000, "fresh": 1}).json()
+    symbols = lambda body: {g["symbol"] for g in body["up"] + body["down"]}  # noqa: E731
+    assert "STAT3" in symbols(before) and "STAT3X" in symbols(after) and "STAT3" not in symbols(after)
 
 
 def test_pages_and_downloads_are_throttled_with_the_other_pages(client, world, monkeypatch):
