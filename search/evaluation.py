@@ -277,13 +277,13 @@ def matching_signatures(release, term: str):
 
 
 def _score_term(store, genes, only_here_ids: set[int], signatures, direction: str | None) -> list[SignatureScore]:
-    from search.set_search import _set_ranks
+    from search.set_search import set_ranks
 
     if not signatures:
         return []
     n = store.n_genes
     columns = np.array([s.column for s in signatures], dtype=np.int64)
-    ranks = _set_ranks(store, genes, columns)  # (members, signatures) rank_up, 0 = no CD
+    ranks = set_ranks(store, genes, columns)  # (members, signatures) rank_up, 0 = no CD
     z = set_z(ranks, n)
     p = p_from_z(z, direction)
     only = np.array([g.entrez_id in only_here_ids for g in genes], dtype=bool)

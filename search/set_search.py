@@ -29,8 +29,10 @@ sqrt(number of sets) is standard normal: two-sided p-values from it, then
 Benjamini-Hochberg FDR over every signature searched.
 
 Memory: only the query genes' rows of the gene-major store are read, one
-gene at a time (SignatureStore.read_gene_ranks), into an int32 array of
-(query genes x searched signatures).
+gene at a time (SignatureStore.read_gene_ranks), and added into each set's
+rank sums per signature (`set_scores`): a few arrays of the signatures
+searched, whatever the sets' sizes. The best and worst `limit` signatures are
+found by a partition of the scores, then sorted (`top_positions`).
 
 A query is saved under a result id (`SetQuery`, stored by search.models.SavedSetQuery)
 so that sets too long for a URL can be shared: its entries normalised as the
@@ -89,14 +91,34 @@ def set_z(rank_up: np.ndarray, n_genes: int) -> np.ndarray:
     Rank 0 (no CD in that signature) counts as the middle rank (n_genes + 1) / 2.
     """
     ranks = np.asarray(rank_up)
-    m = ranks.shape[0]
+    return set_z_from_sums(ranks.sum(axis=0, dtype=np.int64), np.count_nonzero(ranks == 0, axis=0), ranks.shape[0], n_genes)
+
+
+def set_z_from_sums(total: np.ndarray, n_zero: np.ndarray, m: int, n_genes: int) -> np.ndarray:
+    """set_z from a set of `m` genes' rank sums `total` (k,) and their numbers of rank-0 genes `n_zero` (k,)."""
     if not 0 < m < n_genes:
         raise ValueError(f"a set must hold between 1 and n_genes - 1 ({n_genes - 1}) genes, found {m}.")
     middle = (n_genes + 1) / 2.0
     # R, the set's rank sum per signature (k,), in integers; each rank 0 then counts as the middle rank.
-    total = ranks.sum(axis=0, dtype=np.int64) + middle * np.count_nonzero(ranks == 0, axis=0)
+    rank_sum = np.asarray(total, dtype=np.float64) + middle * np.asarray(n_zero, dtype=np.float64)
     sd = np.sqrt(m * (n_genes - m) * (n_genes + 1) / 12.0)
-    return (m * middle - total) / sd
+    return (m * middle - rank_sum) / sd
+
+
+def top_positions(score: np.ndarray, limit: int, *, largest: bool) -> np.ndarray:
+    """Positions of the `limit` largest (or smallest) scores, best first, ties by position.
+
+    A partition finds the limit-th best score; only the scores as good as it
+    are sorted (a full sort of a million scores costs more than the search's
+    reading of its genes).
+    """
+    key = -np.asarray(score, dtype=np.float64) if largest else np.asarray(score, dtype=np.float64)
+    if 0 < limit < len(key):
+        kth = np.partition(key, limit - 1)[limit - 1]
+        candidates = np.flatnonzero(key <= kth)
+    else:
+        candidates = np.arange(len(key))
+    return candidates[np.lexsort((candidates, key[candidates]))][: max(limit, 0)]
 
 
 def combined_score(z_up: np.ndarray | None, z_down: np.ndarray | None) -> np.ndarray:
@@ -299,12 +321,39 @@ def _check_sets(up: GeneSet, down: GeneSet, n_genes: int) -> None:
             raise SetSearchError(f"The {s.name} set holds {len(s.genes)} of the release's {n_genes} genes; it must leave some out to be compared with them.")
 
 
-def _set_ranks(store, genes, columns: np.ndarray) -> np.ndarray:
+def set_ranks(store, genes, columns: np.ndarray) -> np.ndarray:
     """rank_up of `genes` in `columns`: int32 (len(genes), len(columns)), one read of the gene's ranks per gene."""
     out = np.empty((len(genes), len(columns)), dtype=np.int32)
     for i, gene in enumerate(genes):
         out[i] = store.read_gene_ranks(gene.entrez_id)[columns]
     return out
+
+
+def _rank_sums(store, genes, columns: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per signature of `columns` (None: every signature): the sum of `genes`' rank_up and how many have rank 0.
+
+    One gene-major row read per gene, added into the sums as it comes: memory
+    is two arrays of the signatures searched, not a (genes x signatures)
+    matrix, and a gene with a CD in every signature (the store counts them)
+    is not scanned for zeros.
+    """
+    n = store.n_signatures if columns is None else len(columns)
+    total = np.zeros(n, dtype=np.int64)
+    n_zero = np.zeros(n, dtype=np.int32)
+    for gene in genes:
+        row = store.read_gene_ranks(gene.entrez_id)
+        if columns is not None:
+            row = row[columns]
+        total += row
+        if store.signatures_without_cd(gene.entrez_id):
+            n_zero += row == 0
+    return total, n_zero
+
+
+def set_scores(store, genes, columns: np.ndarray | None) -> np.ndarray:
+    """set_z of `genes` in every signature of `columns` (None: all), from the gene-major store."""
+    total, n_zero = _rank_sums(store, genes, columns)
+    return set_z_from_sums(total, n_zero, len(genes), store.n_genes)
 
 
 def search_sets(release, up_entries: list[str], down_entries: list[str], *, types=(), cell_lines=(), limit: int = DEFAULT_LIMIT) -> SetSearchResult:
@@ -313,7 +362,7 @@ def search_sets(release, up_entries: list[str], down_entries: list[str], *, type
     Raises SetSearchError for a query it refuses and signatures.store.StoreError when the store cannot be read.
     """
     from search.perturbagens import group_set_hits
-    from search.query import SearchParams, release_facets, signature_filter, signature_rows
+    from search.query import SearchParams, column_table, release_facets, signature_rows
     from search.stores import store_for
     from signatures.models import Signature
 
@@ -324,21 +373,22 @@ def search_sets(release, up_entries: list[str], down_entries: list[str], *, type
     facets = release_facets(release)
     chosen_types = tuple(types)
     types = chosen_types or tuple(facets.types)
-    if not cell_lines and set(types) >= set(facets.types):
-        columns = np.arange(release.n_signatures, dtype=np.int64)  # every signature: no need to ask the database which
+    every = not cell_lines and set(types) >= set(facets.types)
+    if every:
+        columns = np.arange(release.n_signatures, dtype=np.int64)  # every signature: no filter to apply
     else:
-        where = signature_filter(release, SearchParams(types=types, cell_lines=tuple(cell_lines)), types)
-        columns = np.sort(np.fromiter(Signature.objects.filter(**where).values_list("column", flat=True), dtype=np.int64))
+        columns, _ = column_table(release).select(SearchParams(types=types, cell_lines=tuple(cell_lines)), types, facets)
     result = SetSearchResult(release=release, up=up, down=down, types=types, cell_lines=tuple(cell_lines), limit=limit, n_signatures=len(columns), chosen_types=chosen_types)
     if len(columns) == 0:
         return result
-    z_up = set_z(_set_ranks(store, up.genes, columns), store.n_genes) if up.genes else None
-    z_down = set_z(_set_ranks(store, down.genes, columns), store.n_genes) if down.genes else None
+    read = None if every else columns
+    z_up = set_scores(store, up.genes, read) if up.genes else None
+    z_down = set_scores(store, down.genes, read) if down.genes else None
     score = combined_score(z_up, z_down)
     p = p_values(score, n_sets=(z_up is not None) + (z_down is not None))
     fdr = benjamini_hochberg(p)
-    mimic = np.lexsort((columns, -score))[:limit]  # positions into columns; ties by column
-    reverse = np.lexsort((columns, score))[:limit]
+    mimic = top_positions(score, limit, largest=True)  # positions into columns (ascending): ties by column
+    reverse = top_positions(score, limit, largest=False)
     wanted = sorted({int(columns[i]) for i in np.concatenate([mimic, reverse])})
     rows = {s.column: s for s in signature_rows(Signature.objects.filter(release=release, column__in=wanted))}
 

@@ -83,6 +83,31 @@ def test_the_scores_use_the_stores_ranks_and_a_gene_without_cd_counts_as_the_mid
     np.testing.assert_allclose([got[j] for j in range(len(z))], z, rtol=0, atol=1e-9)
 
 
+def test_streamed_rank_sums_equal_the_ranks_matrix_for_all_and_for_chosen_signatures(data_dir):
+    world = make_release(data_dir, constant_gene="PTGS2")
+    from search.stores import store_for
+
+    store = store_for(world.release)
+    genes = [world.genes[s] for s in UP_SYMBOLS]
+    n_genes = store.n_genes
+    every = np.arange(store.n_signatures)
+    chosen = np.array([1, 2, 5, 8, 13, 21, 34, 55])
+    for columns, read in ((every, None), (chosen, chosen)):
+        expected = set_search.set_z(set_search.set_ranks(store, genes, columns), n_genes)
+        np.testing.assert_allclose(set_search.set_scores(store, genes, read), expected, rtol=0, atol=1e-12)
+    assert set_search.set_ranks(store, genes, every).min() == 0, "PTGS2 has no CD in some signatures: the zero count is exercised"
+
+
+@pytest.mark.parametrize("limit", [1, 7, 50, 500])
+def test_the_best_and_worst_positions_equal_a_full_sort_with_ties_by_position(limit):
+    rng = np.random.default_rng(limit)
+    score = rng.integers(-5, 6, size=300).astype(np.float64)  # many ties, the limit-th among them
+    score[rng.random(300) < 0.1] = -0.0
+    for largest in (True, False):
+        expected = np.lexsort((np.arange(300), -score if largest else score))[:limit]
+        assert set_search.top_positions(score, limit, largest=largest).tolist() == expected.tolist()
+
+
 def test_the_fdr_it_uses_equals_scipys():
     p = np.random.default_rng(3).uniform(size=500) ** 3
     np.testing.assert_allclose(benjamini_hochberg(p), false_discovery_control(p, method="bh"), rtol=1e-12)
