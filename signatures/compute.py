@@ -412,7 +412,7 @@ def merge(release: Release, *, progress=None) -> int:
     with StoreWriter(directory, entrez, n, symbols=symbols) as writer:
         buffer_ids, buffer_cd, buffer_fc, buffer_meta = [], [], [], []
         start = 0
-        open_chunk: tuple[int, h5py.File] | None = None
+        open_chunk: tuple[int, str, np.ndarray, np.ndarray, np.ndarray] | None = None  # batch, file, sig_ids, cd, logfc
 
         def flush():
             nonlocal start
@@ -423,28 +423,26 @@ def merge(release: Release, *, progress=None) -> int:
                     b.clear()
 
         iterator = progress(groups, desc="merge") if progress is not None else groups
-        try:
-            for bi, gi, g in iterator:
-                if open_chunk is None or open_chunk[0] != bi:
-                    if open_chunk is not None:
-                        open_chunk[1].close()
-                    if not _batch_done(records[bi]):
-                        raise ComputeError(f"The chunk file of batch {plan.batches[bi].name} is missing; resume the job to recompute it.")
-                    open_chunk = (bi, h5py.File(resolve_data_path(records[bi].path), "r"))
-                chunk = open_chunk[1]
-                stored_id = chunk["sig_ids"][gi].decode()
-                if stored_id != g.sig_id:
-                    raise ComputeError(f"Chunk {chunk.filename} holds {stored_id} at row {gi}, expected {g.sig_id}: recompute the batch.")
-                buffer_ids.append(g.sig_id)
-                buffer_cd.append(chunk["cd"][gi])
-                buffer_fc.append(chunk["logfc"][gi])
-                buffer_meta.append({"pert_id": g.pert_id, "pert_iname": g.pert_name, "pert_type": g.pert_type, "cell_id": g.cell_id, "batch": g.batch})
-                if len(buffer_ids) >= MERGE_BLOCK:
-                    flush()
-            flush()
-        finally:
-            if open_chunk is not None:
-                open_chunk[1].close()
+        for bi, gi, g in iterator:
+            if open_chunk is None or open_chunk[0] != bi:
+                # A batch's chunk is read whole, once (a few tens of MB: one plate's signatures);
+                # three HDF5 reads per signature cost more than the copy at a million signatures.
+                open_chunk = None
+                if not _batch_done(records[bi]):
+                    raise ComputeError(f"The chunk file of batch {plan.batches[bi].name} is missing; resume the job to recompute it.")
+                with h5py.File(resolve_data_path(records[bi].path), "r") as f:
+                    open_chunk = (bi, f.filename, f["sig_ids"][:], f["cd"][:], f["logfc"][:])
+            _, filename, chunk_ids, chunk_cd, chunk_fc = open_chunk
+            stored_id = chunk_ids[gi].decode() if gi < len(chunk_ids) else None
+            if stored_id != g.sig_id:
+                raise ComputeError(f"Chunk {filename} holds {stored_id} at row {gi}, expected {g.sig_id}: recompute the batch.")
+            buffer_ids.append(g.sig_id)
+            buffer_cd.append(chunk_cd[gi].copy())  # a copy: a view would keep the whole chunk alive until the flush
+            buffer_fc.append(chunk_fc[gi].copy())
+            buffer_meta.append({"pert_id": g.pert_id, "pert_iname": g.pert_name, "pert_type": g.pert_type, "cell_id": g.cell_id, "batch": g.batch})
+            if len(buffer_ids) >= MERGE_BLOCK:
+                flush()
+        flush()
     _load_signatures(release, plan, [(bi, g) for bi, _, g in groups])
     reliability, conversion = _load_model_evaluation(release)
     Release.objects.filter(pk=release.pk).update(
