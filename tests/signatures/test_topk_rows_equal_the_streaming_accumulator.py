@@ -68,7 +68,7 @@ def test_rows_equal_across_group_sizes_and_sub_blocks(monkeypatch, data, n_sigs,
     cd, logfc, rank_up = (_tied if data == "tied" else _continuous)(n_sigs, n_genes, seed=n_sigs + k)
     columns = np.arange(n_sigs) * 3 + 1
     expected = _accumulated(columns, cd, logfc, rank_up, k, 512)
-    monkeypatch.setattr(topk_rows, "SUB_BLOCK_CELLS", n_sigs * 7)  # sub-blocks of 7 genes
+    monkeypatch.setattr(topk_rows, "CAPACITY_PER_K", 2)
     got = top_rows_from_genes(np.arange(n_genes) + 1000, columns, cd.T, logfc.T, rank_up.T, n_genes=n_genes, k=k)
     _assert_equal(got, type(expected)(**{**expected.__dict__, "gene": expected.gene + 1000}))
 
