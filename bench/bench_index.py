@@ -1,24 +1,31 @@
-"""Top-100 index build: signatures/s of each way to build it, with peak memory.
+"""Top-100 index build: signatures/s of each way to build it, with peak memory and the kernel's compile time.
 
 N_SIGS synthetic signatures of N_GENES genes (unit-length CD, log2FC, ranks),
 all six lists (CD, log2FC, rank x up, down), in one run:
 
-1. gene-major, bound-and-select kernel (what build_index does):
-   the signatures are written as a real release store (signatures.store.StoreWriter)
-   to a temporary directory, then signatures.topk_rows.store_top_rows reads gene
-   blocks from gene_major.h5 and selects each gene's lists, on two threads.
-   Timed from the open store (the write is the merge step's cost, reported on its own).
-2. gene-major, partition-per-list kernel (the kernel before it, kept below as
-   `legacy_top_rows_from_genes`), over the same store and gene blocks.
+1. gene-major, numba kernel (what build_index does): the signatures are
+   written as a real release store (signatures.store.StoreWriter) to a
+   temporary directory, then signatures.topk_rows.store_top_rows reads gene
+   blocks from gene_major.h5 and selects each gene's lists with
+   signatures.topk_kernel, on topk_rows.THREADS threads. Timed from the open
+   store (the write is the merge step's cost, reported on its own).
+2. gene-major, numpy bound-and-select kernel (the kernel before it, kept in
+   bench/numpy_index_kernel.py), over the same store, gene blocks and threads.
    Both gene-major builds run in a child process of their own (peak RSS = that
-   process's VmHWM during the build, the store open and nothing else held),
-   after the store's files were read once into the page cache, and the script
-   checks that they return the same rows (a digest of every field).
+   process's VmHWM, the store open and nothing else held), after the store's
+   files were read once into the page cache and the kernel compiled (or
+   loaded from numba's cache) on a small block. The build is timed with the
+   rows only counted; a second, untimed pass hashes every field of every row,
+   and the script checks that the two kernels' digests are equal.
 3. streaming: signature blocks through signatures.topk.TopKAccumulator, on CPU,
    and on CUDA when available.
 4. in memory: every signature held, numpy.argpartition per list over the
    whole (genes, signatures) matrix (no tie rule; a lower bound on the work
    of a partition per list).
+
+The numba kernel's first-call time is measured in two more child processes:
+one with an empty NUMBA_CACHE_DIR (a cold compile) and one that loads the
+compiled code from that cache.
 
     .venv/bin/python bench/bench_index.py [--signatures 2048] [--genes 23614] [--block 512] [--skip-streaming]
 """
@@ -39,10 +46,13 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from signatures.store import StoreWriter, open_store, ranks_up  # noqa: E402
 from signatures.topk import TopKAccumulator, TopRows  # noqa: E402
-from signatures.topk_rows import DIRECTIONS, GENE_BLOCK_BYTES, _bounded_map, _runs, store_top_rows  # noqa: E402
+from signatures.topk_rows import GENE_BLOCK_BYTES, THREADS, _bounded_map, _runs, store_top_rows, top_rows_from_genes  # noqa: E402
+
+from numpy_index_kernel import top_rows_from_genes as numpy_top_rows_from_genes  # noqa: E402  (bench/, beside this script)
 
 K = 100
 
@@ -58,59 +68,15 @@ def peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _legacy_select(key: np.ndarray, k: int) -> np.ndarray:
-    """(genes, n) float32 keys, -inf = not eligible -> bool mask of each row's top k (ties by position)."""
-    n = key.shape[1]
-    valid = key > -np.inf
-    if n <= k:
-        return valid
-    kth = np.partition(key, n - k, axis=1)[:, n - k : n - k + 1]  # (genes, 1): the k-th largest key
-    better = key > kth
-    tied = (key == kth) & valid
-    need = k - better.sum(axis=1)
-    over = np.flatnonzero(tied.sum(axis=1) > need)  # genes where ties straddle the k-th place
-    if len(over):
-        sub = tied[over]
-        sub &= np.cumsum(sub, axis=1) <= need[over, None]
-        tied[over] = sub
-    return better | tied
-
-
-def legacy_top_rows_from_genes(genes, columns, cd, logfc, rank_up, *, n_genes, k):
-    """The kernel before the bound-and-select one (signatures/topk_rows.py until then): one np.partition per list."""
-    neg_inf = np.float32(-np.inf)
-    rank_f = rank_up.astype(np.float32)
-    masks = []
-    for direction in DIRECTIONS:
-        sign = cd > 0 if direction == "up" else cd < 0
-        s = np.float32(1 if direction == "up" else -1)
-        masks.append(
-            (
-                _legacy_select(np.where(sign, s * cd, neg_inf), k),
-                _legacy_select(np.where(sign, s * logfc, neg_inf), k),
-                _legacy_select(np.where(sign, -rank_f if direction == "up" else rank_f - np.float32(n_genes + 1), neg_inf), k),
-            )
-        )
-    union = np.stack([m[0] | m[1] | m[2] for m in masks], axis=1)
-    g, d, c = np.nonzero(union)
-    flags = [np.stack([m[i] for m in masks], axis=1)[g, d, c] for i in range(3)]
-    r = rank_up[g, c]
-    return TopRows(
-        gene=np.asarray(genes, dtype=np.int64)[g], direction=np.array(DIRECTIONS)[d], signature=np.asarray(columns)[c],
-        cd=cd[g, c], logfc=logfc[g, c], rank=np.where(d == 0, r, n_genes + 1 - r).astype(np.int32),
-        top_cd=flags[0], top_logfc=flags[1], top_rank=flags[2],
-    )  # fmt: skip
-
-
-def legacy_store_top_rows(store, columns, *, k, block_size=1024):
-    """store_top_rows as it was: the same gene blocks and two threads, the legacy kernel."""
+def numpy_store_top_rows(store, columns, *, k, block_size=1024):
+    """store_top_rows with the previous kernel (bench/numpy_index_kernel.py): the same gene blocks and threads."""
     runs = _runs(columns)
     n_block = max(1, min(block_size, GENE_BLOCK_BYTES // (12 * max(1, len(columns)))))
 
     def block_rows(bounds):
         a, b = bounds
         cd, logfc, rank_up = store.read_gene_block(a, b, runs)
-        return legacy_top_rows_from_genes(np.arange(a, b), columns, cd, logfc, rank_up, n_genes=store.n_genes, k=k)
+        return numpy_top_rows_from_genes(np.arange(a, b), columns, cd, logfc, rank_up, n_genes=store.n_genes, k=k)
 
     yield from _bounded_map(block_rows, [(a, min(a + n_block, store.n_genes)) for a in range(0, store.n_genes, n_block)])
 
@@ -135,31 +101,67 @@ def _vm_hwm_mb():
     return peak_mb()
 
 
+def _warm_up():
+    """Compile (or load from numba's cache) the kernel for both rank dtypes; returns the seconds it took."""
+    t = time.perf_counter()
+    cd = np.array([[0.5, -0.5, 0.25]], dtype=np.float32)
+    for dtype in (np.int16, np.int32):
+        top_rows_from_genes(np.arange(1), np.arange(3), cd, cd, np.array([[1, 1, 1]], dtype=dtype), n_genes=1, k=1)
+    return time.perf_counter() - t
+
+
 def gene_major_child(kernel, directory):
     """In a child process: one gene-major build over the store; prints seconds, rows, a digest of the rows and memory.
 
-    peak_mb is the child's VmHWM during the build: the peak is reset
-    (/proc/self/clear_refs) once the store is open, so imports do not count;
-    start_mb is its resident set at that moment.
+    peak_mb is the child's VmHWM over the timed build and the digest pass:
+    the peak is reset (/proc/self/clear_refs) once the store is open and the
+    kernel compiled, so imports do not count; start_mb is its resident set at
+    that moment.
     """
-    build = {"new": store_top_rows, "legacy": legacy_store_top_rows}[kernel]
-    digest = hashlib.sha256()
-    n_rows = 0
+    build = {"numba": store_top_rows, "numpy": numpy_store_top_rows}[kernel]
+    _warm_up()
     with open_store(directory) as store:
+        columns = np.arange(store.n_signatures)
         Path("/proc/self/clear_refs").write_text("5")
         start_mb = _vm_hwm_mb()
         t = time.perf_counter()
-        for top in build(store, np.arange(store.n_signatures), k=K):
-            n_rows += len(top)
+        n_rows = sum(len(top) for top in build(store, columns, k=K))
+        seconds = time.perf_counter() - t
+        digest = hashlib.sha256()
+        for top in build(store, columns, k=K):
             for field in ("gene", "direction", "signature", "cd", "logfc", "rank", "top_cd", "top_logfc", "top_rank"):
                 digest.update(np.ascontiguousarray(getattr(top, field)).tobytes())
-        seconds = time.perf_counter() - t
     print(json.dumps({"seconds": seconds, "rows": n_rows, "digest": digest.hexdigest(), "peak_mb": _vm_hwm_mb(), "start_mb": start_mb}))
 
 
-def gene_major(kernel, directory):
-    out = subprocess.run([sys.executable, __file__, "--child", kernel, "--store", str(directory)], check=True, capture_output=True, text=True)
+def child(*args):
+    out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# A fresh interpreter: the import of signatures.topk_rows (numpy, numba, the kernel module), then _warm_up's calls.
+COMPILE_CHILD = """
+import json, sys, time
+sys.path.insert(0, {root!r})
+t = time.perf_counter()
+import numpy as np
+from signatures.topk_rows import top_rows_from_genes
+imported = time.perf_counter() - t
+t = time.perf_counter()
+cd = np.array([[0.5, -0.5, 0.25]], dtype=np.float32)
+for dtype in (np.int16, np.int32):
+    top_rows_from_genes(np.arange(1), np.arange(3), cd, cd, np.array([[1, 1, 1]], dtype=dtype), n_genes=1, k=1)
+print(json.dumps({{"import": imported, "first_calls": time.perf_counter() - t}}))
+"""
+
+
+def compile_times():
+    """The numba kernel's import and first calls: with an empty NUMBA_CACHE_DIR (a cold compile), then from that cache."""
+    code = COMPILE_CHILD.format(root=str(Path(__file__).resolve().parents[1]))
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        runs = [subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env) for _ in range(2)]
+    return [json.loads(r.stdout.strip().splitlines()[-1]) for r in runs]
 
 
 def stream(blocks, genes, device):
@@ -192,7 +194,7 @@ def main():
     p.add_argument("--genes", type=int, default=23614)
     p.add_argument("--block", type=int, default=512)
     p.add_argument("--skip-streaming", action="store_true", help="leave out the TopKAccumulator build (slow at many genes)")
-    p.add_argument("--child", choices=["new", "legacy"], help=argparse.SUPPRESS)
+    p.add_argument("--child", choices=["numba", "numpy"], help=argparse.SUPPRESS)
     p.add_argument("--store", help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.child:
@@ -200,7 +202,8 @@ def main():
     rng = np.random.default_rng(0)
     blocks = [block(rng, min(a.block, a.signatures - s), a.genes) for s in range(0, a.signatures, a.block)]
     data_mb = peak_mb()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} ({torch.get_num_threads()} threads)")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} ({torch.get_num_threads()} threads); "
+          f"gene-major builds on {THREADS} threads")
     print(f"{a.signatures} signatures x {a.genes} genes, top {K} x 3 metrics x 2 directions, blocks of {a.block}")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -212,15 +215,15 @@ def main():
             with open(path, "rb") as fh:
                 while fh.read(2**26):
                     pass
-        new = gene_major("new", directory)
-        legacy = gene_major("legacy", directory)
-    for name, r in (("gene-major, bound-and-select (new)", new), ("gene-major, partition per list (legacy)", legacy)):
+        new = child("--child", "numba", "--store", str(directory))
+        old = child("--child", "numpy", "--store", str(directory))
+    for name, r in (("gene-major, numba kernel (new)", new), ("gene-major, numpy bound-and-select (before)", old)):
         print(f"{name}: {a.signatures / r['seconds']:10.1f} signatures/s ({r['seconds']:.2f} s, {r['rows']} index rows); "
               f"peak RSS {r['peak_mb']:.0f} MB (child process with the store open, {r['start_mb']:.0f} MB before the build)")
-    if (new["rows"], new["digest"]) != (legacy["rows"], legacy["digest"]):
-        raise SystemExit(f"the two gene-major kernels disagree: {new['rows']} rows (digest {new['digest'][:12]}) against {legacy['rows']} ({legacy['digest'][:12]})")
-    print(f"new and legacy kernels: the same {new['rows']} rows (sha256 of every field {new['digest'][:16]})")
-    tg, tl = new["seconds"], legacy["seconds"]
+    if (new["rows"], new["digest"]) != (old["rows"], old["digest"]):
+        raise SystemExit(f"the two gene-major kernels disagree: {new['rows']} rows (digest {new['digest'][:12]}) against {old['rows']} ({old['digest'][:12]})")
+    print(f"numba and numpy kernels: the same {new['rows']} rows (sha256 of every field {new['digest'][:16]})")
+    tg, to = new["seconds"], old["seconds"]
     if not a.skip_streaming:
         t, n_rows = stream(blocks, a.genes, "cpu")
         print(f"streaming, cpu : {a.signatures / t:10.1f} signatures/s ({t:.2f} s, {n_rows} index rows); peak RSS {peak_mb():.0f} MB (input blocks alone {data_mb:.0f} MB)")
@@ -233,7 +236,10 @@ def main():
             print(f"streaming, cuda: {a.signatures / t_gpu:10.1f} signatures/s ({t_gpu:.2f} s); peak GPU memory {torch.cuda.max_memory_allocated() / 2**20:.0f} MB ({torch.cuda.get_device_name()})")
     tb = baseline(blocks, a.genes)
     print(f"baseline (all in memory, argpartition): {a.signatures / tb:10.1f} signatures/s ({tb:.2f} s); peak RSS {peak_mb():.0f} MB")
-    print(f"new / legacy gene-major throughput: {tl / tg:.2f}x; new / in-memory: {tb / tg:.2f}x" + ("" if a.skip_streaming else f"; new / streaming: {t / tg:.2f}x"))
+    print(f"new / numpy gene-major throughput: {to / tg:.2f}x; new / in-memory: {tb / tg:.2f}x" + ("" if a.skip_streaming else f"; new / streaming: {t / tg:.2f}x"))
+    cold, cached = compile_times()
+    print(f"numba kernel, first calls (both rank dtypes): {cold['first_calls']:.1f} s compiling into an empty cache, "
+          f"{cached['first_calls']:.2f} s loading from the cache (import of signatures.topk_rows {cold['import']:.1f} s and {cached['import']:.1f} s)")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

@@ -3,14 +3,15 @@
 For each perturbation type we read the gene-major store (gene_major.h5) in
 blocks of genes, each gene's row restricted to the type's signature columns,
 and signatures.topk_rows.top_rows_from_genes selects the top k by CD, by
-log2FC and by the gene's rank inside the signature, for both directions; two
-threads work on alternate gene blocks (numpy releases the GIL inside each
-pass; docs/benchmarks.md gives what the second one gains). The union is
-bulk-loaded with COPY. Memory: two gene blocks in flight, each at most
-``signatures.topk_rows.GENE_BLOCK_BYTES`` of values (n_block_genes x the
-type's signatures x cd, logfc, rank_up) plus the kernel's few MiB of
-temporaries and the block's candidates and rows (topk_rows' docstring),
-whatever the number of genes.
+log2FC and by the gene's rank inside the signature, for both directions, with
+the numba kernel of signatures.topk_kernel (one pass per gene row; compiled
+on first use and cached on disk). topk_rows.THREADS threads work on alternate
+gene blocks: the kernel runs without the GIL, so one thread selects while
+another reads. The union is bulk-loaded with COPY. Memory: one gene block in
+flight per thread, each at most ``signatures.topk_rows.GENE_BLOCK_BYTES`` of
+values (n_block_genes x the type's signatures x cd, logfc, rank_up) plus the
+block's selected rows and the kernel's few MiB of output buffers
+(topk_rows' docstring), whatever the number of genes.
 """
 
 from __future__ import annotations

@@ -45,6 +45,9 @@ GENE_BLOCK_BYTES = 64 * 2**20
 # Each list's buffer in the kernel holds this many times k (key, column) pairs:
 # fewer compactions against more values let in (bench/bench_index.py).
 CAPACITY_PER_K = 4
+# The kernel's starting thresholds come from every SAMPLE_STRIDE-th value of a row
+# longer than its buffers (shorter rows start at -inf: all their values fit).
+SAMPLE_STRIDE = 16
 
 
 def _threads() -> int:
@@ -94,7 +97,8 @@ def top_rows_from_genes(
         np.empty((len(genes), 2, width), dtype=np.int32),  # rank in the direction
         np.zeros((len(genes), 2), dtype=np.int32),  # counts
     )
-    select_block(cd, logfc, rank_up, n_genes, k, max(CAPACITY_PER_K * k, k + 1), *out)
+    capacity = max(CAPACITY_PER_K * k, k + 1)
+    select_block(cd, logfc, rank_up, n_genes, k, capacity, SAMPLE_STRIDE if len(columns) > capacity else 0, *out)
     row, d, col, c, f, r, flags = gather_rows(*out)
     return TopRows(
         gene=genes[row],
