@@ -1,4 +1,4 @@
-"""The compiled loop of the per-gene index: a gene row's six top-k lists in one pass.
+"""The compiled loop of the per-gene index: a gene row's six top-k lists from one scan of the row.
 
 signatures.topk_rows calls select_block on a block of gene-major rows and
 turns what it writes into TopRows. For each gene row (n values, the columns
@@ -20,35 +20,56 @@ the CD is a number. Keys are float64: float32 values widen exactly, -0.0 and
 0.0 tie as they compare, and the rank key is the same float64 expression as
 rank_key's, so it orders alike.
 
-Method: threshold buffers. Each list keeps a buffer of at most C > k
-(key, column) pairs (signatures.topk_rows: 4 k) and a threshold T, first -inf. The row is read once, in
-column order; a value enters its direction's three buffers where its key is
-> T (all eligible values while T = -inf). When a buffer is full, a
-quickselect finds its k-th best key K; every pair better than K is kept, and
-of those equal to K the earliest columns, k in all; T becomes K. A later
-value whose key equals T comes after k pairs at least as good, so it can be
-left out: after the first compaction the test is strict. The buffer stays in
-column order (it is appended to and compacted in order), so the final
-selection is the same compaction once more. The rank key needs a division;
-it is computed only where the rank alone could pass, since
-rank - 0.5 <= rank_key(rank, cd) <= rank.
+Method, per row: a bound, one scan with threshold buffers, an exact selection.
 
-On random column order a list sees about C + k ln(n / C) values enter and
-is compacted once or twice (signatures/s: bench/bench_index.py); on sorted
-or tied data it costs at most one quickselect of C values per C - k values
-entered, O(n) per row in all cases.
+1. Bound (_bound). From every SAMPLE_STRIDE-th value (16; signatures.topk_rows),
+   each list's T0 = the q-th best key of the sample, q = 2.5 k / stride: at
+   least q values of the row reach T0, about 2.5 k on random column order.
+   The list's threshold starts just below T0 (every key >= T0 passes).
+2. Scan (_scan). Each list keeps a buffer of at most C > k (key, column)
+   pairs (signatures.topk_rows: C = 4 k), in column order. A first loop marks
+   the values that may pass one of their direction's thresholds (float32 and
+   integer comparisons against slightly looser bounds, SIMD code); a second
+   enters the marked values, in column order, into each buffer whose
+   threshold their key exceeds. A full buffer is shrunk (_shrink): a
+   threshold T that at least k of its pairs reach (estimated from a sample of
+   the buffer, or the exact k-th best key) and the pairs below T dropped; from
+   then on a key must exceed T, since a later value equal to T comes after k
+   pairs at least as good. With the bound, a buffer rarely fills: about 240
+   values enter each list on bench/bench_index.py's data.
+3. If a list's buffer holds fewer than k pairs while its T0 was set, members
+   below T0 may be missing (an unlucky sample, or a row whose order is not
+   random): the row is scanned again, that list from -inf.
+4. Exact selection (_compact): a quickselect finds each buffer's k-th best
+   key K; every pair better than K is kept and, of those equal to K, the
+   earliest columns, k in all (the tie rule).
 
-The three lists of a direction are merged (each is in column order) into
-the direction's rows, each with its flags: bit 1 CD, 2 log2FC, 4 rank.
+The rank key needs a division; the scan computes it only where the rank
+alone could pass, since rank - 0.5 <= rank_key(rank, cd) <= rank. The three
+lists of a direction are merged (each is in column order) into the
+direction's rows, each with its flags: bit 1 CD, 2 log2FC, 4 rank, and their
+values copied while the row is in cache.
 
-Memory per call: the six buffers (6 x C x 12 bytes, 58 KiB for k = 100) and
-its outputs, (rows, 2, 3 k) columns and flags and (rows, 2) counts, which
-the caller allocates; the kernel allocates nothing per row.
+Cost, measured as CPU time on one thread for a block of 1,024 rows of
+bench/bench_index.py's data (4,000 values a row, k = 100; the 2-core
+development machine with other work running), microseconds per row:
+select_block 31 (bound 6, first loop 3, entering the marked values 9, exact
+selection 8, merge and copy 4), and 42 for all of
+signatures.topk_rows.top_rows_from_genes (10 ns a value), against 80 (20 ns)
+for the numpy kernel it replaced (bench/numpy_index_kernel.py). On sorted or
+tied rows the shrinks bound the work: at most one selection of C values per
+C - k values entered, O(n) per row in all cases.
+
+Memory per call, allocated once per block: the six buffers and a scratch
+(7 x C x 8 bytes and 6 x C x 4: 31 KiB for k = 100), the sample (6 x n / 16
+x 8 bytes) and the marks and marked columns (5 n bytes); the outputs,
+(rows, 2, 3 k) x 17 bytes and (rows, 2) counts, come from the caller.
 
 select_block runs without the GIL (nogil), so threads can run it on
 different gene blocks at once; it is compiled once per rank dtype (int16,
 int32: signatures.store.rank_dtype) and cached on disk (cache=True, in
-__pycache__ beside this file; first compile a few seconds).
+__pycache__ beside this file, or NUMBA_CACHE_DIR): the first calls compile
+for about 4 s, later processes load it in about 0.3 s (bench/bench_index.py).
 
 Imports numpy and numba only.
 """
@@ -60,6 +81,7 @@ from numba import njit
 
 # _shrink estimates its threshold from about this many of a buffer's keys.
 SAMPLE = 64
+
 
 @njit(cache=True, nogil=True)
 def _kth_largest(a, m, k):
@@ -295,6 +317,7 @@ def select_block(cd, logfc, rank_up, n_genes, k, capacity, stride, out_cols, out
     scratch = np.empty(capacity, dtype=np.float64)
     fill = np.zeros(6, dtype=np.int64)
     thr = np.empty(6, dtype=np.float64)
+    start = np.empty(6, dtype=np.float64)
     bounded = np.zeros(6, dtype=np.bool_)
     sample = np.empty((6, n // stride + 1 if stride > 0 else 1), dtype=np.float64)
     size = np.zeros(6, dtype=np.int64)
@@ -308,15 +331,21 @@ def select_block(cd, logfc, rank_up, n_genes, k, capacity, stride, out_cols, out
         else:
             thr[:] = -np.inf
             bounded[:] = False
+        start[:] = thr
         _scan(cd, logfc, rank_up, g, top, k, keys, cols, fill, thr, scratch, mask, hits)
+        again = False
         for l in range(6):
             # A list that never filled its buffer holds every key >= T0; fewer than k of
             # them (the sample was unlucky, or the row's order is not random) means
-            # members below T0 may be missing: the row is read again without the bound.
+            # members below T0 may be missing: the row is read again, that list from -inf
+            # and the others from their T0 (a threshold raised during the scan is strict,
+            # a T0 is not: only a T0 is a safe start).
             if bounded[l] and fill[l] < k:
-                thr[:] = -np.inf
-                _scan(cd, logfc, rank_up, g, top, k, keys, cols, fill, thr, scratch, mask, hits)
-                break
+                start[l] = -np.inf
+                again = True
+        if again:
+            thr[:] = start
+            _scan(cd, logfc, rank_up, g, top, k, keys, cols, fill, thr, scratch, mask, hits)
         for l in range(6):
             if fill[l] > k:
                 _compact(keys, cols, fill, thr, l, k, scratch)
@@ -347,11 +376,13 @@ def select_block(cd, logfc, rank_up, n_genes, k, capacity, stride, out_cols, out
 
 
 @njit(cache=True, nogil=True)
-def gather_rows(out_cols, out_flags, out_cd, out_fc, out_rank, counts):
+def gather_rows(genes, columns, out_cols, out_flags, out_cd, out_fc, out_rank, counts):
     """select_block's output as flat rows, sorted by (row, direction, column).
 
-    Returns row, direction (0 up, 1 down), column, cd, logfc, rank in the
-    direction and flags, one entry per (row, direction, member).
+    genes: (rows,) int64, each row's gene; columns: (n,) int64, each column's
+    store column. Returns gene, direction (0 up, 1 down), store column, cd,
+    logfc, rank in the direction and flags, one entry per (row, direction,
+    member).
     """
     total = 0
     for g in range(counts.shape[0]):
@@ -367,9 +398,9 @@ def gather_rows(out_cols, out_flags, out_cd, out_fc, out_rank, counts):
     for g in range(counts.shape[0]):
         for d in range(2):
             for p in range(counts[g, d]):
-                row[i] = g
+                row[i] = genes[g]
                 direction[i] = d
-                column[i] = out_cols[g, d, p]
+                column[i] = columns[out_cols[g, d, p]]
                 c[i] = out_cd[g, d, p]
                 f[i] = out_fc[g, d, p]
                 r[i] = out_rank[g, d, p]

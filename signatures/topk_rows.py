@@ -99,11 +99,11 @@ def top_rows_from_genes(
     )
     capacity = max(CAPACITY_PER_K * k, k + 1)
     select_block(cd, logfc, rank_up, n_genes, k, capacity, SAMPLE_STRIDE if len(columns) > capacity else 0, *out)
-    row, d, col, c, f, r, flags = gather_rows(*out)
+    gene, d, signature, c, f, r, flags = gather_rows(genes, columns, *out)
     return TopRows(
-        gene=genes[row],
+        gene=gene,
         direction=np.array(DIRECTIONS).take(d),
-        signature=columns[col],
+        signature=signature,
         cd=c,
         logfc=f,
         rank=r,
