@@ -68,8 +68,9 @@ x 8 bytes) and the marks and marked columns (5 n bytes); the outputs,
 select_block runs without the GIL (nogil), so threads can run it on
 different gene blocks at once; it is compiled once per rank dtype (int16,
 int32: signatures.store.rank_dtype) and cached on disk (cache=True, in
-__pycache__ beside this file, or NUMBA_CACHE_DIR): the first calls compile
-for about 4 s, later processes load it in about 0.3 s (bench/bench_index.py).
+__pycache__ beside this file, or NUMBA_CACHE_DIR): the first calls, for
+both dtypes, compile for 3 to 7 s on the development machine, later
+processes load the code in 0.3 to 0.5 s (bench/bench_index.py).
 
 Imports numpy and numba only.
 """

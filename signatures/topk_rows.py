@@ -26,11 +26,11 @@ values (at most GENE_BLOCK_BYTES; 1,024 genes x 4,000 signatures x 10 bytes
 of genes; measured, 170 MB above the open store for THREADS = 2.
 
 Speed (bench/bench_index.py --signatures 4000 --genes 23614, the 2-core
-development machine, other work running): the kernel costs about 42 us of
-CPU a gene row of 4,000 values (signatures.topk_kernel), reading the row
-from the page cache about 11 to 18; the whole build runs at 3,000 to 5,000
-signatures/s depending on the other work, against 1,700 to 2,200 for the
-numpy kernel it replaced.
+development machine, shared with other work): 5,753 signatures/s with the
+load average at 0.8 (0.70 s, 1.15 CPU-seconds for the two threads), 3,000 to
+4,350 at 1.7 to 2.6, against 1,950 to 2,600 for the numpy kernel it
+replaced. The kernel costs about 42 us of CPU per gene row of 4,000 values
+(signatures.topk_kernel), the read of the row from the page cache 11 to 18.
 
 Imports numpy and numba (through signatures.topk_kernel) only, and reads a
 signatures.store.SignatureStore.
