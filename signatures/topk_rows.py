@@ -8,9 +8,10 @@ sign; a NaN CD is neither sign, so it enters no list) from a gene's values
 over a set of signature columns, read as contiguous gene-major rows
 (signatures.store, gene_major.h5).
 
-The lists are selected by the compiled loop of signatures.topk_kernel: one
-pass over each gene row with a threshold buffer per list, then the exact
-selection with the tie rule (its docstring gives the method). A NaN log2FC
+The lists are selected by the compiled loop of signatures.topk_kernel:
+starting thresholds from every SAMPLE_STRIDE-th value, one scan of each gene
+row with a threshold buffer per list, then the exact selection with the tie
+rule (its docstring gives the method). A NaN log2FC
 where the CD is a number (the store does not write one: a log2FC is a
 difference of means, finite where the CD is) is never a member of the log2FC
 list here; TopKAccumulator would give it a place and then drop it, leaving
@@ -50,8 +51,8 @@ from signatures.topk_kernel import gather_rows, select_block
 DIRECTIONS = ("up", "down")
 # A gene block holds at most this many bytes of values (cd, logfc, rank_up).
 GENE_BLOCK_BYTES = 64 * 2**20
-# Each list's buffer in the kernel holds this many times k (key, column) pairs:
-# fewer compactions against more values let in (bench/bench_index.py).
+# Each list's buffer in the kernel holds this many times k (key, column) pairs. With
+# the starting thresholds a buffer rarely fills: 4 k and 10 k measured alike.
 CAPACITY_PER_K = 4
 # The kernel's starting thresholds come from every SAMPLE_STRIDE-th value of a row
 # longer than its buffers (shorter rows start at -inf: all their values fit).
@@ -61,11 +62,13 @@ SAMPLE_STRIDE = 16
 def _threads() -> int:
     """The cores this process may use, at most 4.
 
-    Blocks are handed out one at a time, so a core that other work keeps busy
-    slows only the blocks its thread takes. Beyond about 4 threads the reads,
-    which h5py serialises, are the bound (about 3 ns per value against the
-    kernel's 2 to 3 ns per value per thread, bench/bench_index.py), and each
-    thread holds one more gene block.
+    Each thread takes whole gene blocks, so a thread whose core other work
+    keeps busy slows the blocks it takes; no parallel region waits for its
+    slowest thread, the reason the demo gives PyTorch only the cores the load
+    average leaves free (search/management/commands/demo.py). Beyond about 4 threads the reads,
+    which h5py serialises, are the bound (3 to 4.5 ns per value against the
+    kernel's 10 per value and thread, signatures.topk_kernel), and each thread
+    holds one more gene block.
     """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(4, cores))
