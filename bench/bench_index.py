@@ -148,25 +148,22 @@ def child(*args):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-# A fresh interpreter: the import of signatures.topk_rows (numpy, numba, the kernel module), then _warm_up's calls.
+# A fresh interpreter: the import of signatures.topk_rows (numpy, numba, the kernel module), then _warm_up.
 COMPILE_CHILD = """
 import json, sys, time
-sys.path.insert(0, {root!r})
+sys.path[:0] = [{root!r}, {bench!r}]
 t = time.perf_counter()
-import numpy as np
-from signatures.topk_rows import top_rows_from_genes
+import signatures.topk_rows
 imported = time.perf_counter() - t
-t = time.perf_counter()
-cd = np.array([[0.5, -0.5, 0.25]], dtype=np.float32)
-for dtype in (np.int16, np.int32):
-    top_rows_from_genes(np.arange(1), np.arange(3), cd, cd, np.array([[1, 1, 1]], dtype=dtype), n_genes=1, k=1)
-print(json.dumps({{"import": imported, "first_calls": time.perf_counter() - t}}))
+from bench_index import _warm_up
+print(json.dumps({{"import": imported, "first_calls": _warm_up()}}))
 """
 
 
 def compile_times():
     """The numba kernel's import and first calls: with an empty NUMBA_CACHE_DIR (a cold compile), then from that cache."""
-    code = COMPILE_CHILD.format(root=str(Path(__file__).resolve().parents[1]))
+    here = Path(__file__).resolve()
+    code = COMPILE_CHILD.format(root=str(here.parents[1]), bench=str(here.parent))
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
         runs = [subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env) for _ in range(2)]
