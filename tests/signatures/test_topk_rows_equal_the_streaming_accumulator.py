@@ -62,13 +62,13 @@ def test_gene_major_rows_equal_the_accumulator_rows(k, subset):
 
 @pytest.mark.parametrize("data", ["tied", "continuous"])
 @pytest.mark.parametrize(("n_sigs", "k"), [(2333, 20), (4001, 100), (250, 100), (99, 100), (3000, 3)])
-def test_rows_equal_across_group_sizes_and_sub_blocks(monkeypatch, data, n_sigs, k):
-    """Row lengths that leave a remainder after the column groups, rows cut into several sub-blocks, rows shorter than k."""
+def test_rows_equal_with_small_buffers_and_short_rows(monkeypatch, data, n_sigs, k):
+    """Rows many times longer than the kernel's buffers (2 k pairs here), rows that fit in them, rows shorter than k."""
     n_genes = 40
     cd, logfc, rank_up = (_tied if data == "tied" else _continuous)(n_sigs, n_genes, seed=n_sigs + k)
     columns = np.arange(n_sigs) * 3 + 1
     expected = _accumulated(columns, cd, logfc, rank_up, k, 512)
-    monkeypatch.setattr(topk_rows, "CAPACITY_PER_K", 2)
+    monkeypatch.setattr(topk_rows, "CAPACITY_PER_K", 2)  # buffers of 2 k pairs: more shrinks
     got = top_rows_from_genes(np.arange(n_genes) + 1000, columns, cd.T, logfc.T, rank_up.T, n_genes=n_genes, k=k)
     _assert_equal(got, type(expected)(**{**expected.__dict__, "gene": expected.gene + 1000}))
 
@@ -92,3 +92,9 @@ def test_columns_must_be_ascending():
     cd = np.ones((1, 3), dtype=np.float32)
     with pytest.raises(ValueError, match="ascending"):
         top_rows_from_genes(np.arange(1), np.array([2, 1, 3]), cd, cd, np.ones((1, 3), dtype=np.int32), n_genes=1, k=1)
+
+
+def test_k_must_be_at_least_one():
+    cd = np.ones((1, 3), dtype=np.float32)
+    with pytest.raises(ValueError, match="k must be at least 1, found 0"):
+        top_rows_from_genes(np.arange(1), np.arange(3), cd, cd, np.ones((1, 3), dtype=np.int32), n_genes=1, k=0)
