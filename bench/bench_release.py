@@ -13,7 +13,9 @@ VmHWM, reset before each step through /proc/self/clear_refs):
   files     signatures.release_files.write_release_files: signature table, README, SHA-256 of every file
   activate  Release.activate (checks the stores against the rows)
   queries   the first requests through Django's test client: a gene's top list (index), the same filtered by
-            a cell line (exact over all N signatures), and the gene page
+            a cell line and by a time every signature has (exact over all N signatures), and the gene page,
+            unfiltered, by a cell line and by a dose every compound has; each twice (the second with a
+            parameter of its own, so the response cache does not answer it)
 
 and reports the disk the release used. The baseline in the same run is the
 write of the chunk files (raw float32 bytes to disk), so each step is also
@@ -152,7 +154,10 @@ def main():
         for label, path, params in (
             ("top list (index)", f"/api/genes/{symbol}/signatures/", {"type": "chemical", "direction": "up"}),
             ("filtered, one cell line (exact)", f"/api/genes/{symbol}/signatures/", {"type": "chemical", "direction": "up", "cell_line": CELL_LINES[0]}),
+            ("filtered, 24 h: every signature (exact)", f"/api/genes/{symbol}/signatures/", {"direction": "up", "time": "24"}),
             ("gene page", f"/genes/{symbol}/", {}),
+            ("gene page, one cell line (exact)", f"/genes/{symbol}/", {"cell_line": CELL_LINES[0]}),
+            ("gene page, 10 uM: every compound (exact)", f"/genes/{symbol}/", {"dose": "10"}),
         ):
             for attempt in ("cold", "again"):
                 t = time.perf_counter()
