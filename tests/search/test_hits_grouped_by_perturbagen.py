@@ -2,6 +2,7 @@
 
 import statistics
 
+import numpy as np
 import pytest
 
 from search.perturbagens import group_by_perturbagen
@@ -92,3 +93,14 @@ def test_bad_parameters_are_refused_the_same_way(world, client):
     response = client.get("/api/genes/TP53/perturbagens/?direction=sideways")
     assert response.status_code == 400 and "direction" in response.json()["detail"]
     assert client.get("/genes/TP53/perturbagens.tsv?limit=0").status_code == 400
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 8, 9])
+def test_a_groups_median_equals_numpys(n):
+    from search.perturbagens import _median
+
+    rng = np.random.default_rng(n)
+    values = rng.standard_normal(n).astype(np.float32).astype(np.float64)
+    assert _median(values) == float(np.median(values))
+    values[n // 2] = np.nan
+    assert np.isnan(_median(values)) and np.isnan(_median(np.array([])))
