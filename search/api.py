@@ -320,7 +320,9 @@ def run_set_search(request, up: list[str], down: list[str], filters, *, save: bo
     try:
         params = parse_params(filters, release_facets(release), api=True, max_limit=API_MAX_LIMIT, default_limit=API_DEFAULT_LIMIT)
         set_search.check_sizes(up, down)
-        query = set_search.SetQuery.normalised(release.name, up, down, types=params.types, cell_lines=params.cell_lines, limit=params.limit)
+        query = set_search.SetQuery.normalised(
+            release.name, up, down, types=params.types, cell_lines=params.cell_lines, dose=params.dose, time=params.time, limit=params.limit,
+        )
         result = set_search.run_query(release, query)
     except BadParameter as exc:
         raise ParseError(exc.message) from None
@@ -333,13 +335,16 @@ def run_set_search(request, up: list[str], down: list[str], filters, *, save: bo
     return Response(SetSearchSerializer(result, context={"request": request}).data)
 
 
+SET_FILTERS = ("type", "cell_line", "dose", "time", "limit")
+
+
 def _filters(query, body=None) -> dict:
-    """type, cell_line and limit from the query string, or from the body where it has them."""
-    out = {name: query.getlist(name) for name in ("type", "cell_line", "limit") if name in query}
+    """type, cell_line, dose, time and limit from the query string, or from the body where it has them."""
+    out = {name: query.getlist(name) for name in SET_FILTERS if name in query}
     if body is not None and not hasattr(body, "getlist"):
-        out.update({name: body[name] for name in ("type", "cell_line", "limit") if name in body})
+        out.update({name: body[name] for name in SET_FILTERS if name in body})
     elif body is not None:
-        out.update({name: body.getlist(name) for name in ("type", "cell_line", "limit") if name in body})
+        out.update({name: body.getlist(name) for name in SET_FILTERS if name in body})
     return out
 
 

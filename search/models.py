@@ -18,6 +18,8 @@ class SavedSetQuery(models.Model):
     down = models.JSONField(default=list)
     types = models.JSONField(default=list)
     cell_lines = models.JSONField(default=list)
+    dose = models.FloatField(null=True, blank=True)
+    time = models.FloatField(null=True, blank=True)
     limit = models.PositiveIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -29,11 +31,14 @@ class SavedSetQuery(models.Model):
         """The row of `query` (a SetQuery), created the first time it is saved."""
         saved, _ = cls.objects.get_or_create(
             key=query.key,
-            defaults=dict(release_name=query.release, up=list(query.up), down=list(query.down), types=list(query.types), cell_lines=list(query.cell_lines), limit=query.limit),
+            defaults=dict(
+                release_name=query.release, up=list(query.up), down=list(query.down), types=list(query.types), cell_lines=list(query.cell_lines),
+                dose=query.dose, time=query.time, limit=query.limit,
+            ),
         )
         return saved
 
     def query(self):
         from search.set_search import SetQuery
 
-        return SetQuery(self.release_name, tuple(self.up), tuple(self.down), tuple(self.types), tuple(self.cell_lines), self.limit)
+        return SetQuery(self.release_name, tuple(self.up), tuple(self.down), tuple(self.types), tuple(self.cell_lines), self.limit, self.dose, self.time)

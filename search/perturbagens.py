@@ -150,7 +150,7 @@ def group_set_hits(release, result) -> dict[str, list[SetPerturbagenGroup]]:
     perturbagen over all its signatures that the search scored (the same types and cell lines). One query."""
     lists = {"mimic": (result.mimic, 1.0), "reverse": (result.reverse, -1.0)}
     firsts = {key: _first_hits(hits) for key, (hits, _) in lists.items()}
-    rows, members = _member_rows(release, SearchParams(types=result.types, cell_lines=result.cell_lines), result.types, firsts.values())
+    rows, members = _member_rows(release, SearchParams(types=result.types, cell_lines=result.cell_lines, dose=result.dose, time=result.time), result.types, firsts.values())
     # Every row is a signature the search scored: result.columns (sorted) holds them all.
     at = np.searchsorted(result.columns, np.array([r[0] for r in rows], dtype=np.int64))
     score = result.score[at]

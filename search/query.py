@@ -136,9 +136,9 @@ class SearchParams:
             items.append(("metric", self.metric))
         items += [("cell_line", c) for c in self.cell_lines]
         if self.dose is not None:
-            items.append(("dose", _fmt_number(self.dose)))
+            items.append(("dose", format_number(self.dose)))
         if self.time is not None:
-            items.append(("time", _fmt_number(self.time)))
+            items.append(("time", format_number(self.time)))
         if with_paging:
             if self.limit != DEFAULT_LIMIT:
                 items.append(("limit", str(self.limit)))
@@ -155,15 +155,15 @@ class SearchParams:
         if self.cell_lines:
             parts.append(f"cell_line={','.join(self.cell_lines)}")
         if self.dose is not None:
-            parts.append(f"dose={_fmt_number(self.dose)}")
+            parts.append(f"dose={format_number(self.dose)}")
         if self.time is not None:
-            parts.append(f"time={_fmt_number(self.time)}")
+            parts.append(f"time={format_number(self.time)}")
         parts.append(f"offset={self.offset}")
         parts.append(f"limit={self.limit}")
         return " ".join(parts)
 
 
-def _fmt_number(x: float) -> str:
+def format_number(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 

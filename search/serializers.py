@@ -599,6 +599,8 @@ class SetSearchQuerySerializer(serializers.Serializer):
     )
     type = SearchQuerySerializer._declared_fields["type"]
     cell_line = SearchQuerySerializer._declared_fields["cell_line"]
+    dose = SearchQuerySerializer._declared_fields["dose"]
+    time = SearchQuerySerializer._declared_fields["time"]
     limit = WholeNumber(min_value=1, max_value=SearchQuerySerializer.max_limit, default=50, help_text="Signatures per list, 1..1000, default 50.")
 
 
@@ -607,6 +609,8 @@ class SetFilterQuerySerializer(serializers.Serializer):
 
     type = SearchQuerySerializer._declared_fields["type"]
     cell_line = SearchQuerySerializer._declared_fields["cell_line"]
+    dose = SearchQuerySerializer._declared_fields["dose"]
+    time = SearchQuerySerializer._declared_fields["time"]
 
 
 _GENE_ITEM = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": GENE_QUERY_PATTERN}
@@ -614,12 +618,14 @@ SET_SEARCH_BODY = {
     "type": "object",
     "description": (
         f"An up set, a down set or both (at least {MIN_GENES} genes of the release each, at most {MAX_GENES:,} entries, no gene in both). "
-        "`type` and `cell_line` may be given here as lists or in the query string."
+        "`type` and `cell_line` may be given here as lists or in the query string, `dose` and `time` as numbers or in the query string."
     ),
     "properties": {
         "up": {"type": "array", "items": _GENE_ITEM, "maxItems": MAX_GENES, "description": "Symbols, aliases or Entrez ids of genes up in the query signature."},
         "down": {"type": "array", "items": _GENE_ITEM, "maxItems": MAX_GENES, "description": "Genes down in the query signature."},
         "type": {"type": "array", "items": {"type": "string", "enum": list(TYPE_CHOICES)}, "description": "Perturbation type(s); default all."},
+        "dose": {"type": "number", "minimum": 0, "description": "Only signatures of this dose, in the signature's unit (matched to 1 part in a million)."},
+        "time": {"type": "number", "minimum": 0, "description": "Only signatures of this time point, in the signature's unit."},
         "limit": {"type": "integer", "minimum": 1, "maximum": SearchQuerySerializer.max_limit, "description": "Signatures per list, default 50."},
     },
     "anyOf": [
@@ -691,6 +697,8 @@ class SetSearchSerializer(serializers.Serializer):
     unknown = UnresolvedSerializer(many=True, source="unresolved", help_text="Entries that name no gene of the release: unknown, ambiguous or not in its signatures.")
     type = serializers.ListField(child=serializers.CharField(), source="types")
     cell_line = serializers.ListField(child=serializers.CharField(), source="cell_lines")
+    dose = serializers.FloatField(allow_null=True, help_text="The dose filter; null for none.")
+    time = serializers.FloatField(allow_null=True, help_text="The time filter; null for none.")
     limit = serializers.IntegerField()
     n_signatures = serializers.IntegerField(help_text="Signatures searched; the FDR is over these.")
     mimic = SetHitSerializer(many=True, help_text="Largest score first: signatures that move the up set up and the down set down.")

@@ -207,6 +207,8 @@ class SetSearchResult:
     perturbagens: dict = field(default_factory=lambda: {"mimic": [], "reverse": []})  # list -> [search.perturbagens.SetPerturbagenGroup]
     key: str | None = None  # the result id when the query is saved (SetQuery.key)
     saved_for: str | None = None  # the release a saved query was made for, when that is not `release`
+    dose: float | None = None  # the dose and time filters, None for none
+    time: float | None = None
 
     @property
     def unresolved(self) -> list[Unresolved]:
@@ -220,6 +222,9 @@ class SetSearchResult:
         """The query string of /sets/ (and of its downloads) that runs this search again: the genes found, by symbol, and the filters."""
         items = [(s.name, ",".join(g.symbol for g in s.genes)) for s in (self.up, self.down) if s.genes]
         items += [("type", t) for t in self.chosen_types] + [("cell_line", c) for c in self.cell_lines]
+        from search.query import format_number
+
+        items += [(name, format_number(v)) for name, v in (("dose", self.dose), ("time", self.time)) if v is not None]
         return items + ([("limit", str(self.limit))] if self.limit != DEFAULT_LIMIT else [])
 
     def describe(self) -> str:
@@ -228,7 +233,11 @@ class SetSearchResult:
         for s in (self.up, self.down):
             if s.entries:
                 parts.append(f"{s.name}={','.join(g.symbol for g in s.genes)} ({len(s.genes)} genes, {len(s.unresolved)} entries not found)")
-        parts += [f"type={','.join(self.types)}", f"cell_line={','.join(self.cell_lines) or 'all'}", f"limit={self.limit}"]
+        parts += [f"type={','.join(self.types)}", f"cell_line={','.join(self.cell_lines) or 'all'}"]
+        from search.query import format_number
+
+        parts += [f"{name}={format_number(v)}" for name, v in (("dose", self.dose), ("time", self.time)) if v is not None]
+        parts.append(f"limit={self.limit}")
         if self.key:
             parts.append(f"result id {self.key}")
         if self.saved_for:
@@ -246,26 +255,36 @@ class SetQuery:
     types: tuple[str, ...]
     cell_lines: tuple[str, ...]
     limit: int
+    dose: float | None = None
+    time: float | None = None
 
     @classmethod
-    def normalised(cls, release: str, up, down, *, types=(), cell_lines=(), limit: int) -> "SetQuery":
+    def normalised(cls, release: str, up, down, *, types=(), cell_lines=(), limit: int, dose=None, time=None) -> "SetQuery":
         from search.lookup import normalise_query
 
         def entries(values) -> tuple[str, ...]:
             return tuple(dict.fromkeys(e for e in (normalise_query(v) for v in values) if e))  # once each, in the order given
 
-        return cls(release, entries(up), entries(down), tuple(sorted(types)), tuple(sorted(cell_lines)), int(limit))
+        number = lambda v: None if v is None else float(v)  # noqa: E731
+        return cls(release, entries(up), entries(down), tuple(sorted(types)), tuple(sorted(cell_lines)), int(limit), number(dose), number(time))
 
     @property
     def key(self) -> str:
         """The result id: 16 characters of base32 of the query's SHA-256 (80 bits: a shared id is not guessed)."""
-        raw = json.dumps([self.release, self.up, self.down, self.types, self.cell_lines, self.limit], separators=(",", ":"))
+        fields = [self.release, self.up, self.down, self.types, self.cell_lines, self.limit]
+        if self.dose is not None or self.time is not None:  # a query without them keeps the id it had before they existed
+            fields += [self.dose, self.time]
+        raw = json.dumps(fields, separators=(",", ":"))
         return base64.b32encode(hashlib.sha256(raw.encode()).digest()[:10]).decode().lower()
 
     @property
     def filters(self) -> dict[str, list[str]]:
-        """type, cell_line and limit as query-string values, for search.query.parse_params."""
-        return {"type": list(self.types), "cell_line": list(self.cell_lines), "limit": [str(self.limit)]}
+        """type, cell_line, dose, time and limit as query-string values, for search.query.parse_params."""
+        out = {"type": list(self.types), "cell_line": list(self.cell_lines), "limit": [str(self.limit)]}
+        from search.query import format_number
+
+        out.update({name: [format_number(v)] for name, v in (("dose", self.dose), ("time", self.time)) if v is not None})
+        return out
 
 
 KEY_PATTERN = re.compile(r"[a-z2-7]{16}")  # SetQuery.key's alphabet and length
@@ -356,8 +375,12 @@ def set_scores(store, genes, columns: np.ndarray | None) -> np.ndarray:
     return set_z_from_sums(total, n_zero, len(genes), store.n_genes)
 
 
-def search_sets(release, up_entries: list[str], down_entries: list[str], *, types=(), cell_lines=(), limit: int = DEFAULT_LIMIT) -> SetSearchResult:
-    """Score every signature of `release` of `types` (default: all) and `cell_lines` (default: all) for the sets.
+def search_sets(
+    release, up_entries: list[str], down_entries: list[str], *, types=(), cell_lines=(), dose: float | None = None, time: float | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> SetSearchResult:
+    """Score every signature of `release` of `types` (default: all), `cell_lines` (default: all), `dose` and `time`
+    (default: any; matched as the gene search matches them) for the sets.
 
     Raises SetSearchError for a query it refuses and signatures.store.StoreError when the store cannot be read.
     """
@@ -373,12 +396,15 @@ def search_sets(release, up_entries: list[str], down_entries: list[str], *, type
     facets = release_facets(release)
     chosen_types = tuple(types)
     types = chosen_types or tuple(facets.types)
-    every = not cell_lines and set(types) >= set(facets.types)
+    every = not cell_lines and dose is None and time is None and set(types) >= set(facets.types)
     if every:
         columns = np.arange(release.n_signatures, dtype=np.int64)  # every signature: no filter to apply
     else:
-        columns, _ = column_table(release).select(SearchParams(types=types, cell_lines=tuple(cell_lines)), types, facets)
-    result = SetSearchResult(release=release, up=up, down=down, types=types, cell_lines=tuple(cell_lines), limit=limit, n_signatures=len(columns), chosen_types=chosen_types)
+        columns, _ = column_table(release).select(SearchParams(types=types, cell_lines=tuple(cell_lines), dose=dose, time=time), types, facets)
+    result = SetSearchResult(
+        release=release, up=up, down=down, types=types, cell_lines=tuple(cell_lines), limit=limit, n_signatures=len(columns), chosen_types=chosen_types,
+        dose=dose, time=time,
+    )
     if len(columns) == 0:
         return result
     read = None if every else columns
@@ -431,7 +457,9 @@ def run_query(release, query: SetQuery, *, key: str | None = None) -> SetSearchR
     from search.query import parse_params, release_facets
 
     params = parse_params(query.filters, release_facets(release))
-    result = search_sets(release, list(query.up), list(query.down), types=params.types, cell_lines=params.cell_lines, limit=params.limit)
+    result = search_sets(
+        release, list(query.up), list(query.down), types=params.types, cell_lines=params.cell_lines, dose=params.dose, time=params.time, limit=params.limit,
+    )
     result.key = key
     result.saved_for = query.release if query.release != release.name else None
     return result

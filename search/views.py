@@ -26,6 +26,7 @@ from search.query import (
     BadParameter,
     SearchParams,
     example_genes,
+    format_number,
     parse_params,
     release_facets,
     run_lists,
@@ -284,10 +285,12 @@ def signature_enrichr(request, sig_id, direction):
 
 def set_query_from(release, data) -> set_search.SetQuery:
     """The normalised query of a form or query string (`data`, a QueryDict); raises BadParameter or SetSearchError."""
-    params = parse_params({k: data.getlist(k) for k in ("type", "cell_line", "limit") if k in data}, release_facets(release))
+    params = parse_params({k: data.getlist(k) for k in ("type", "cell_line", "dose", "time", "limit") if k in data}, release_facets(release))
     up, down = (set_search.split_genes("\n".join(data.getlist(name))) for name in ("up", "down"))
     set_search.check_sizes(up, down)
-    return set_search.SetQuery.normalised(release.name, up, down, types=params.types, cell_lines=params.cell_lines, limit=params.limit)
+    return set_search.SetQuery.normalised(
+        release.name, up, down, types=params.types, cell_lines=params.cell_lines, dose=params.dose, time=params.time, limit=params.limit,
+    )
 
 
 def _set_page(request, *, key: str | None = None):
@@ -295,12 +298,14 @@ def _set_page(request, *, key: str | None = None):
     release = active_release(request)
     context = {"release": release, "type_labels": TYPE_LABELS, "max_genes": set_search.MAX_GENES, "min_genes": set_search.MIN_GENES, "key": key}
     data = request.POST if request.method == "POST" else request.GET
-    context.update(up_text="\n".join(data.getlist("up")), down_text="\n".join(data.getlist("down")), chosen_types=data.getlist("type"), chosen_cells=data.getlist("cell_line"))
+    context.update(up_text="\n".join(data.getlist("up")), down_text="\n".join(data.getlist("down")), chosen_types=data.getlist("type"), chosen_cells=data.getlist("cell_line"),
+                   chosen_dose=data.get("dose", ""), chosen_time=data.get("time", ""))
     status = 200
     try:
         if key is not None:
             query = set_search.saved_query(key)
-            context.update(up_text="\n".join(query.up), down_text="\n".join(query.down), chosen_types=list(query.types), chosen_cells=list(query.cell_lines), saved_for=query.release)
+            context.update(up_text="\n".join(query.up), down_text="\n".join(query.down), chosen_types=list(query.types), chosen_cells=list(query.cell_lines), saved_for=query.release,
+                           chosen_dose="" if query.dose is None else format_number(query.dose), chosen_time="" if query.time is None else format_number(query.time))
         if release is None:
             raise set_search.SetSearchError("No release is active yet: signatures have not been computed and activated.", status=503)
         context["facets"] = release_facets(release)

@@ -131,6 +131,22 @@ def test_filters_restrict_the_signatures_searched(client, world):
     assert query["mimic"] == body["mimic"]
 
 
+@pytest.mark.parametrize("filters", [{"dose": 10}, {"time": 24}, {"dose": 1, "time": 6, "cell_line": ["A549"]}, {"dose": 3}])
+def test_dose_and_time_filters_restrict_the_signatures_searched_as_on_gene_pages(client, world, filters):
+    body = post(client, {"up": UP, "down": DOWN, "limit": 1000, **filters}).json()
+    expected = {
+        s.sig_id for s in world.signatures
+        if all(getattr(s, k) == v for k, v in filters.items() if k in ("dose", "time")) and s.cell_line.name in filters.get("cell_line", [s.cell_line.name])
+    }
+    assert body["n_signatures"] == len(expected) and {h["sig_id"] for h in body["mimic"]} == expected
+    assert (body["dose"], body["time"]) == (filters.get("dose"), filters.get("time"))
+    in_url = {k: v if isinstance(v, list) else str(v) for k, v in filters.items()}
+    query = client.get(URL, {"up": ",".join(UP), "down": ",".join(DOWN), "limit": 1000, **in_url}).json()
+    assert query["mimic"] == body["mimic"]
+    for group in body["perturbagens"]["mimic"]:  # a perturbagen's signatures are counted under the same filters
+        assert group["n_signatures"] == sum(s.pert_id == group["pert_id"] and s.sig_id in expected for s in world.signatures)
+
+
 # ---------------------------------------------------------------------------
 # A planted signal.
 

@@ -57,9 +57,13 @@ def test_the_same_query_gets_the_same_id_and_other_filters_another(client, world
         {"up": UP, "down": DOWN, "cell_line": ["A375"]},
         {"up": UP, "down": DOWN, "limit": 10},
         {"up": DOWN, "down": UP},
+        {"up": UP, "down": DOWN, "dose": 10},
+        {"up": UP, "down": DOWN, "time": 24},
     )}
-    assert len(others) == 4 and first["id"] not in others
-    assert SavedSetQuery.objects.count() == 6
+    assert len(others) == 6 and first["id"] not in others
+    assert SavedSetQuery.objects.count() == 8
+    dosed = post(client, {"up": UP, "down": DOWN, "dose": 10}).json()
+    assert client.get(dosed["url"]).json()["n_signatures"] == dosed["n_signatures"] < first["n_signatures"]  # the saved dose is applied again
     saved = SavedSetQuery.objects.get(key=first["id"])
     assert (saved.release_name, saved.up, saved.down, saved.types, saved.cell_lines, saved.limit) == ("r1", UP, DOWN, [], [], 50)
 
@@ -297,3 +301,16 @@ def test_the_schema_documents_the_saved_search(client, world):
     assert set(op["responses"]) == {"200", "400", "404", "429", "503"}
     fields = schema["components"]["schemas"]["SetSearch"]["properties"]
     assert {"id", "url", "page", "saved_for_release", "perturbagens", "downloads"} <= set(fields)
+
+
+def test_the_form_keeps_its_dose_and_time_in_the_saved_search(client, world):
+    r = client.post("/sets/", {"up": "\n".join(UP), "down": "\n".join(DOWN), "dose": "10", "time": "24"})
+    assert r.status_code == 302
+    key = r["Location"].strip("/").rsplit("/", 1)[1]
+    api = client.get(f"/api/sets/{key}/").json()
+    assert (api["dose"], api["time"]) == (10.0, 24.0)
+    assert api["n_signatures"] == sum(s.dose == 10 and s.time == 24 for s in world.signatures)
+    html = client.get(r["Location"]).content.decode()
+    assert 'name="dose" list="set-doses" inputmode="decimal" size="6" value="10"' in html and 'value="24"' in html
+    tsv = client.get(f"/sets/{key}/download.tsv").content.decode()
+    assert "dose=10 time=24" in tsv.splitlines()[0]
