@@ -35,6 +35,8 @@ calls it.
 from __future__ import annotations
 
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,6 +81,15 @@ def rank_dtype(n_genes: int) -> np.dtype:
     return np.dtype(np.int16) if n_genes <= np.iinfo(np.int16).max else np.dtype(np.int32)
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity), at least 1."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+RANK_THREADS = max(1, min(4, usable_cores()))
+RANK_ROWS_PER_TASK = 128
+
+
 def ranks_up(cd: np.ndarray) -> np.ndarray:
     """Each gene's rank inside each signature by CD, descending: (k, n_genes) -> int32 (k, n_genes).
 
@@ -89,8 +100,26 @@ def ranks_up(cd: np.ndarray) -> np.ndarray:
     ranked, so a positive coefficient's rank counts only larger ones and a
     negative one's down rank ``n_genes + 1 - rank_up`` only smaller ones.
     Without NaNs the ranks are a permutation of 1..n_genes in every row.
+
+    A block of many signatures is ranked on RANK_THREADS threads, rows of
+    RANK_ROWS_PER_TASK at a time (numpy's sort releases the GIL): at 23,614
+    genes a signature's sort is about 2 ms, most of the merge's time at full
+    size, and two threads halve it on an idle 2-core machine.
     """
     cd = np.asarray(cd)
+    if cd.ndim != 2 or RANK_THREADS == 1 or cd.shape[0] < 2 * RANK_ROWS_PER_TASK:
+        return _ranks_up(cd)
+    out = np.empty(cd.shape, dtype=np.int32)
+
+    def rank(start: int) -> None:
+        out[start : start + RANK_ROWS_PER_TASK] = _ranks_up(cd[start : start + RANK_ROWS_PER_TASK])
+
+    with ThreadPoolExecutor(RANK_THREADS) as pool:
+        list(pool.map(rank, range(0, cd.shape[0], RANK_ROWS_PER_TASK)))
+    return out
+
+
+def _ranks_up(cd: np.ndarray) -> np.ndarray:
     missing = np.isnan(cd)
     order = np.argsort(-np.where(missing, 0, cd), axis=1, kind="stable")  # (k, n_genes): gene positions, best first
     ranks = np.empty(cd.shape, dtype=np.int32)

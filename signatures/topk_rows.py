@@ -39,12 +39,12 @@ signatures.store.SignatureStore.
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from signatures.store import usable_cores
 from signatures.topk import TopRows
 from signatures.topk_kernel import gather_rows, select_block
 
@@ -70,8 +70,7 @@ def _threads() -> int:
     kernel's 10 per value and thread, signatures.topk_kernel), and each thread
     holds one more gene block.
     """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(4, cores))
+    return max(1, min(4, usable_cores()))
 
 
 THREADS = _threads()

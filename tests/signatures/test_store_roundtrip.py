@@ -130,3 +130,17 @@ def test_block_of_the_wrong_shape_names_expected_and_found(tmp_path):
     with pytest.raises(StoreError, match=r"\(1, 5\), found \(1, 4\)"):
         with StoreWriter(tmp_path / "s", np.arange(1, 6), 1) as w:
             w.write(0, ["a"], np.zeros((1, 4)), np.zeros((1, 4)))
+
+
+def test_ranks_of_a_large_block_on_threads_equal_ranking_each_row_alone(monkeypatch):
+    from signatures import store
+
+    monkeypatch.setattr(store, "RANK_THREADS", 2)
+    monkeypatch.setattr(store, "RANK_ROWS_PER_TASK", 16)
+    rng = np.random.default_rng(4)
+    cd = rng.integers(-3, 4, size=(77, 50)).astype(np.float32)  # ties, zeros
+    cd[rng.random(cd.shape) < 0.05] = np.nan
+    cd[3, :] = -0.0
+    ranked = store.ranks_up(cd)
+    assert ranked.dtype == np.int32
+    np.testing.assert_array_equal(ranked, np.stack([store._ranks_up(row[None, :])[0] for row in cd]))
