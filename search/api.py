@@ -9,6 +9,7 @@ also the OpenAPI schema.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from urllib.parse import urlencode
 
 from django.urls import reverse
@@ -313,23 +314,28 @@ def _body_entries(data, name: str) -> list[str]:
     return entries
 
 
-def run_set_search(request, up: list[str], down: list[str], filters, *, save: bool = False) -> Response:
-    """Validate the filters (search.query.parse_params, as the gene search does), search, respond; with `save`
-    (a POST) the query is saved and the answer carries its result id."""
-    release = _active_release(request)
+@contextmanager
+def _set_search_errors(release):
+    """A refused set search as the API's errors: a bad filter or query 400, an unknown id 404, an unreadable store 503."""
     try:
-        params = parse_params(filters, release_facets(release), api=True, max_limit=API_MAX_LIMIT, default_limit=API_DEFAULT_LIMIT)
-        set_search.check_sizes(up, down)
-        query = set_search.SetQuery.normalised(
-            release.name, up, down, types=params.types, cell_lines=params.cell_lines, dose=params.dose, time=params.time, limit=params.limit,
-        )
-        result = set_search.run_query(release, query)
+        yield
     except BadParameter as exc:
         raise ParseError(exc.message) from None
     except set_search.SetSearchError as exc:
         raise (NotFound if exc.status == 404 else ParseError)(exc.message) from None
     except StoreError as exc:
         raise StoreUnavailable(stores.unavailable(release, exc)) from None
+
+
+def run_set_search(request, up: list[str], down: list[str], filters, *, save: bool = False) -> Response:
+    """Validate the filters (search.query.parse_params, as the gene search does), search, respond; with `save`
+    (a POST) the query is saved and the answer carries its result id."""
+    release = _active_release(request)
+    with _set_search_errors(release):
+        params = parse_params(filters, release_facets(release), api=True, max_limit=API_MAX_LIMIT, default_limit=API_DEFAULT_LIMIT)
+        set_search.check_sizes(up, down)
+        query = set_search.SetQuery.from_params(release.name, up, down, params)
+        result = set_search.run_query(release, query)
     if save:
         result.key = set_search.save_query(query)
     return Response(SetSearchSerializer(result, context={"request": request}).data)
@@ -406,12 +412,6 @@ class SetResultView(APIView):
     @cached_api
     def get(self, request, key):
         release = _active_release(request)
-        try:
+        with _set_search_errors(release):
             result = set_search.run_query(release, set_search.saved_query(key), key=key)
-        except BadParameter as exc:
-            raise ParseError(exc.message) from None
-        except set_search.SetSearchError as exc:
-            raise (NotFound if exc.status == 404 else ParseError)(exc.message) from None
-        except StoreError as exc:
-            raise StoreUnavailable(stores.unavailable(release, exc)) from None
         return Response(SetSearchSerializer(result, context={"request": request}).data)

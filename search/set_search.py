@@ -268,6 +268,11 @@ class SetQuery:
         number = lambda v: None if v is None else float(v)  # noqa: E731
         return cls(release, entries(up), entries(down), tuple(sorted(types)), tuple(sorted(cell_lines)), int(limit), number(dose), number(time))
 
+    @classmethod
+    def from_params(cls, release: str, up, down, params) -> "SetQuery":
+        """The normalised query of sets `up` and `down` with the filters of `params` (search.query.SearchParams)."""
+        return cls.normalised(release, up, down, types=params.types, cell_lines=params.cell_lines, dose=params.dose, time=params.time, limit=params.limit)
+
     @property
     def key(self) -> str:
         """The result id: 16 characters of base32 of the query's SHA-256 (80 bits: a shared id is not guessed)."""

@@ -288,9 +288,7 @@ def set_query_from(release, data) -> set_search.SetQuery:
     params = parse_params({k: data.getlist(k) for k in ("type", "cell_line", "dose", "time", "limit") if k in data}, release_facets(release))
     up, down = (set_search.split_genes("\n".join(data.getlist(name))) for name in ("up", "down"))
     set_search.check_sizes(up, down)
-    return set_search.SetQuery.normalised(
-        release.name, up, down, types=params.types, cell_lines=params.cell_lines, dose=params.dose, time=params.time, limit=params.limit,
-    )
+    return set_search.SetQuery.from_params(release.name, up, down, params)
 
 
 def _set_page(request, *, key: str | None = None):
