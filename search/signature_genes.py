@@ -113,17 +113,13 @@ class SignatureGenes:
     def down(self) -> list[GeneEntry]:
         return self.top("down")
 
-    def volcano_points(self) -> list[dict]:
-        """Every gene with a CD (and a finite log2FC, so the figure's JSON stays valid) as a search.plots point."""
+    def volcano(self) -> tuple:
+        """Every gene with a CD (and a finite log2FC, so the figure's JSON stays valid): the arguments of
+        search.plots.signature_volcano_figure, (entrez ids, symbols, cd, logfc, rank in the gene's direction)."""
         shown = np.flatnonzero(np.isfinite(self.cd) & np.isfinite(self.logfc))
-        n = self.n_genes
-        return [
-            {
-                "entrez_id": int(self.entrez_ids[i]), "symbol": self.symbols[i], "cd": float(self.cd[i]), "logfc": float(self.logfc[i]),
-                "rank": int(self.rank_up[i]) if self.cd[i] > 0 else n + 1 - int(self.rank_up[i]),
-            }
-            for i in shown
-        ]
+        up = self.cd[shown] > 0
+        rank = np.where(up, self.rank_up[shown], self.n_genes + 1 - self.rank_up[shown].astype(np.int64))
+        return self.entrez_ids[shown], [self.symbols[i] for i in shown.tolist()], self.cd[shown], self.logfc[shown], rank
 
     def table_rows(self) -> list[list]:
         """Every store gene, in store order, in TABLE_COLUMNS order; a gene without a CD has empty cd and rank_up."""

@@ -222,8 +222,8 @@ def signature_page(request, sig_id):
         return render(request, "search/signature.html", {**context, "error": exc.message}, status=400)
     except StoreError as exc:
         return render(request, "search/signature.html", {**context, "error": stores.unavailable(context["release"], exc)}, status=503)
-    points = sig.volcano_points()
-    figure = plots.signature_volcano_figure(points, title=f"{sig.signature.pert_name} in {sig.signature.cell_line}", webgl=len(points) > signature_genes.WEBGL_ABOVE)
+    arrays = sig.volcano()
+    figure = plots.signature_volcano_figure(*arrays, title=f"{sig.signature.pert_name} in {sig.signature.cell_line}", webgl=len(arrays[0]) > signature_genes.WEBGL_ABOVE)
     n_query = urlencode({"n": sig.n})
     context.update(
         sig=sig, s=sig.signature, provenance=sig.provenance, lists=[("up", sig.up), ("down", sig.down)], n_query=n_query, figures={"volcano-signature": figure},

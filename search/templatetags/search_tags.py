@@ -1,12 +1,24 @@
+import json
 from html import escape
 from urllib.parse import quote
 
 from django import template
+from django.core.serializers.json import DjangoJSONEncoder
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import mark_safe
 
 register = template.Library()
+
+
+@register.filter(is_safe=True)
+def figures_json(value, element_id: str):
+    """Django's json_script, compact, with <, > and & escaped by str.replace (json_script's str.translate
+    took 58 ms on a signature page's 1.9 MB of figure JSON, more than the rest of its rendering)."""
+    text = json.dumps(value, cls=DjangoJSONEncoder, separators=(",", ":"))
+    text = text.replace("&", "\\u0026").replace("<", "\\u003C").replace(">", "\\u003E")
+    return format_html('<script id="{}" type="application/json">{}</script>', element_id, mark_safe(text))
 
 
 @register.filter

@@ -1,6 +1,8 @@
 """Volcano figure: x = log2FC, y = |CD|; concordant up blue, down red, darker when stronger; discordant grey."""
 
-from search.plots import GREY, volcano_figure
+import numpy as np
+
+from search.plots import DOWN_RGB, GREY, UP_RGB, shade, shades, volcano_figure
 
 
 def _p(sig, cd, logfc, direction):
@@ -35,3 +37,24 @@ def test_hover_text_shows_markup_in_names_as_text():
     text = volcano_figure([hostile])["data"][0]["text"][0]
     assert "<a" not in text and "<b>" not in text and "<i>" not in text
     assert text.startswith("&lt;a href=&#x27;javascript:alert(1)&#x27;&gt;x&lt;/a&gt;<br>cell line &lt;b&gt;A549&lt;/b&gt;")
+
+
+def test_shades_of_an_array_equal_shade_of_each_value():
+    strength = np.concatenate([np.random.default_rng(0).random(500), [0.0, 1.0, -0.5, 2.0, 0.5, 1 / 3]])
+    for rgb in (UP_RGB, DOWN_RGB):
+        assert shades(rgb, strength) == [shade(rgb, float(s)) for s in strength]
+
+
+def test_figures_json_reads_back_as_djangos_json_script_and_hides_markup():
+    import json
+    import re
+
+    from django.utils.html import json_script
+
+    from search.templatetags.search_tags import figures_json
+
+    value = {"data": [{"name": "</script><b>&", "x": [1.5, -2.0]}], "layout": {"title": {"text": "a < b > c"}}}
+    ours, django = str(figures_json(value, "volcano-figures")), str(json_script(value, "volcano-figures"))
+    body = lambda html: re.fullmatch(r'<script id="volcano-figures" type="application/json">(.*)</script>', html, re.S).group(1)  # noqa: E731
+    assert json.loads(body(ours)) == json.loads(body(django)) == value
+    assert not re.search(r"[<>&]", body(ours))
