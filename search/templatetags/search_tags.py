@@ -1,13 +1,13 @@
 import json
 from html import escape
-from urllib.parse import quote
 
 from django import template
 from django.core.serializers.json import DjangoJSONEncoder
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import mark_safe
+
+from search.serializers import signature_path, signature_path_prefix
 
 register = template.Library()
 
@@ -47,18 +47,10 @@ def _value(value) -> str:
 _SELF = ' <span class="flag self-target" title="self: the target\'s own expression is poorly predicted">self</span>'
 
 
-def _signature_path_prefix() -> str:
-    """reverse("search:signature") up to the id (with any script prefix): "/signatures/"."""
-    return reverse("search:signature", args=["-"])[: -len("-/")]
-
-
 def _signature_link(prefix: str, sig_id: str) -> str:
-    """A small link to the signature's page, under the perturbagen's name.
-
-    The path is reverse("search:signature", args=[sig_id]) assembled by hand: reverse() costs ~15 us, as much
-    as the rest of a row, and a page has up to 4,000 rows. The id is quoted as reverse() quotes it
-    (django.urls.resolvers: RFC 3986 sub-delimiters, '~', ':' and '@' kept); a test compares the two."""
-    href = prefix + quote(sig_id, safe=RFC3986_SUBDELIMS + "~:@") + "/"
+    """A small link to the signature's page, under the perturbagen's name (search.serializers.signature_path:
+    reverse() per row would cost as much as the rest of the row, and a page has up to 4,000 rows)."""
+    href = signature_path(sig_id, prefix)
     return f'<br><a class="sig-link" href="{escape(href)}" title="Open signature {escape(sig_id)}">signature</a>'
 
 
@@ -93,7 +85,7 @@ def hit_rows(hl):
     node by node was most of the page's CPU time.
     """
     rows = []
-    prefix = _signature_path_prefix()
+    prefix = signature_path_prefix()
     for hit in hl.hits:
         s = hit.signature
         sig = escape(s.sig_id)

@@ -217,6 +217,9 @@ def test_hit_rows_write_the_signature_link_as_reverse_does(sig_id):
     row = SignatureRow(sig_id, 0, "chemical", "BRD", "drug", "A375", 1.0, "uM", 24.0, "h", "B", 3, 12, "all", "", "", "")
     html = hit_rows(HitList(pert_types=("chemical",), direction="up", metric="cd", offset=0, limit=1, hits=[Hit(1, row, 0.5, 1.0, 1)]))
     assert f'<a class="sig-link" href="{escape(reverse("search:signature", args=[sig_id]))}"' in html
+    from search.serializers import signature_path
+
+    assert signature_path(sig_id) == reverse("search:signature", args=[sig_id])  # the API's signature_url too
 
 
 def test_gene_page_hit_rows_and_api_hits_link_to_their_signature_page(client, world):
