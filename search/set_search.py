@@ -391,13 +391,9 @@ def search_sets(
     """
     from search.perturbagens import group_set_hits
     from search.query import SearchParams, column_table, release_facets, signature_rows
-    from search.stores import store_for
     from signatures.models import Signature
 
-    check_sizes(up_entries, down_entries)
-    store = store_for(release)
-    up, down = resolve_set("up", up_entries, store), resolve_set("down", down_entries, store)
-    _check_sets(up, down, store.n_genes)
+    store, up, down = _resolved_sets(release, up_entries, down_entries)
     facets = release_facets(release)
     chosen_types = tuple(types)
     types = chosen_types or tuple(facets.types)
@@ -453,6 +449,26 @@ def save_query(query: SetQuery) -> str:
     from search.models import SavedSetQuery
 
     return SavedSetQuery.save_query(query).key
+
+
+def _resolved_sets(release, up_entries: list[str], down_entries: list[str]):
+    """(store, up GeneSet, down GeneSet) of a query the search accepts; SetSearchError for one it refuses."""
+    from search.stores import store_for
+
+    check_sizes(up_entries, down_entries)
+    store = store_for(release)
+    up, down = resolve_set("up", up_entries, store), resolve_set("down", down_entries, store)
+    _check_sets(up, down, store.n_genes)
+    return store, up, down
+
+
+def check_query(release, query: SetQuery) -> None:
+    """Raise what run_query would raise for `query` on `release` before scoring (a bad filter, a refused
+    set), without scoring: the page saves a POSTed query after this and scores it once, on its result page."""
+    from search.query import parse_params, release_facets
+
+    parse_params(query.filters, release_facets(release))
+    _resolved_sets(release, list(query.up), list(query.down))
 
 
 def run_query(release, query: SetQuery, *, key: str | None = None) -> SetSearchResult:

@@ -311,7 +311,10 @@ def _set_page(request, *, key: str | None = None):
             return render(request, "search/sets.html", context)  # the empty form
         if key is None:
             query = set_query_from(release, data)
-        result = set_search.run_query(release, query, key=key)
+        if request.method == "POST":  # checked, saved, then scored once on the result page it is sent to
+            set_search.check_query(release, query)
+        else:
+            result = set_search.run_query(release, query, key=key)
     except BadParameter as exc:
         context["error"], status = exc.message, 400
     except set_search.SetSearchError as exc:

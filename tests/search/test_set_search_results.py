@@ -314,3 +314,17 @@ def test_the_form_keeps_its_dose_and_time_in_the_saved_search(client, world):
     assert 'name="dose" list="set-doses" inputmode="decimal" size="6" value="10"' in html and 'value="24"' in html
     tsv = client.get(f"/sets/{key}/download.tsv").content.decode()
     assert "dose=10 time=24" in tsv.splitlines()[0]
+
+
+def test_a_posted_form_is_scored_once_on_its_result_page_and_refused_before_it_is_saved(client, world, monkeypatch):
+    from search import set_search
+
+    calls = []
+    scored = set_search.search_sets
+    monkeypatch.setattr(set_search, "search_sets", lambda *a, **k: calls.append(1) or scored(*a, **k))
+    r = client.post("/sets/", {"up": "\n".join(UP), "down": "\n".join(DOWN)})
+    assert r.status_code == 302 and calls == []
+    assert client.get(r["Location"]).status_code == 200 and calls == [1]
+    refused = client.post("/sets/", {"up": "STAT3\nSARP1", "down": ""})
+    assert refused.status_code == 400 and "fewer than the 5" in refused.content.decode()
+    assert SavedSetQuery.objects.count() == 1
