@@ -342,9 +342,9 @@ class ColumnTable:
 
     About 21 bytes a signature (21 MB at a million), kept per process
     (search.process_memo). A filter is then a few numpy comparisons over the
-    release instead of a query returning every matching signature: at a
-    million signatures a time filter that matches most of them took 0.9 s as
-    a query and its rows, against a few milliseconds here.
+    release instead of a query returning every matching signature, whose
+    rows at a million signatures cost more than the rest of the search
+    (bench/bench_release.py's broad filters, docs/benchmarks.md).
     """
 
     types: tuple[str, ...]  # the release's perturbation types; type_code indexes it

@@ -103,8 +103,8 @@ def ranks_up(cd: np.ndarray) -> np.ndarray:
 
     A block of many signatures is ranked on RANK_THREADS threads, rows of
     RANK_ROWS_PER_TASK at a time (numpy's sort releases the GIL): at 23,614
-    genes a signature's sort is about 2 ms, most of the merge's time at full
-    size, and two threads halve it on an idle 2-core machine.
+    genes the sorts are most of the merge's time (bench/bench_release.py,
+    docs/benchmarks.md).
     """
     cd = np.asarray(cd)
     if cd.ndim != 2 or RANK_THREADS == 1 or cd.shape[0] < 2 * RANK_ROWS_PER_TASK:

@@ -14,8 +14,8 @@ register = template.Library()
 
 @register.filter(is_safe=True)
 def figures_json(value, element_id: str):
-    """Django's json_script, compact, with <, > and & escaped by str.replace (json_script's str.translate
-    took 58 ms on a signature page's 1.9 MB of figure JSON, more than the rest of its rendering)."""
+    """Django's json_script, compact, with <, > and & escaped by str.replace: json_script's str.translate
+    over a signature page's 1.9 MB of figure JSON was one of its largest costs (bench/bench_signature_page.py)."""
     text = json.dumps(value, cls=DjangoJSONEncoder, separators=(",", ":"))
     text = text.replace("&", "\\u0026").replace("<", "\\u003C").replace(">", "\\u003E")
     return format_html('<script id="{}" type="application/json">{}</script>', element_id, mark_safe(text))
