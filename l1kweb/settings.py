@@ -178,7 +178,7 @@ REST_FRAMEWORK = {
     # password-guessing target (Basic authentication is deliberately absent).
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["search.throttling.ApiThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_rate("API_ANON_RATE", "600/minute"),
         "pages": env_rate("PAGE_ANON_RATE", "300/minute"),  # search.throttling

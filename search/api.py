@@ -2,7 +2,7 @@
 
 Field names are stable (see docs/search.md); every error is JSON
 `{"detail": "..."}` with one sentence (l1kweb.api_errors); anonymous reads are
-throttled by the project-wide AnonRateThrottle. Query parameters are validated
+throttled per client address (search.throttling.ApiThrottle). Query parameters are validated
 and the JSON is written by the serializers of search.serializers, which are
 also the OpenAPI schema.
 """
