@@ -19,14 +19,12 @@ from pathlib import Path
 import pandas as pd
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from conversion.files import atomic_path
 from conversion.models import ConversionJob, Dataset, TranslatorModel
 from l1kweb.celery import app as celery_app
-from search.context_processors import SYNTHETIC_CACHE_KEY
 from search.demo_status import write_status
 from l1kweb.jobs import JobStatus
 from signatures.models import GeneTopEntry, Release, ReleaseStatus
@@ -232,7 +230,6 @@ class Command(BaseCommand):
             release.save(update_fields=["params"])
         if not release.is_active:
             call_command("activate_release", name)
-            cache.delete(SYNTHETIC_CACHE_KEY)
             release.refresh_from_db()
         else:
             self._skip(f"activation of {name}")
