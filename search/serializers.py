@@ -17,13 +17,15 @@ import math
 import re
 from urllib.parse import quote, urlencode
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.validators import RegexValidator
+from django.db.models.manager import BaseManager
 from django.urls import reverse
 from django.utils.http import RFC3986_SUBDELIMS
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
-from rest_framework.fields import empty
+from rest_framework.fields import SkipField, empty
 
 from search import ranking
 from search.set_search import MAX_GENES, MIN_GENES
@@ -249,8 +251,85 @@ def first_error(errors, fields) -> tuple[str, str]:
 # ---------------------------------------------------------------------------
 # The API's JSON.
 
+_PLAIN = {serializers.CharField: str, serializers.FloatField: float, serializers.IntegerField: int}
+_STATELESS = (serializers.BooleanField, serializers.ChoiceField, *_PLAIN)
+_VALUE, _METHOD, _NESTED, _MANY = range(4)
 
-class GeneSerializer(serializers.Serializer):
+
+class OutputSerializer(serializers.Serializer):
+    """A serializer that writes JSON from fields made once per class.
+
+    DRF gives every serializer instance fresh fields, a deep copy of the declared ones bound to it:
+    an answer with its nested serializers copies about 60 fields, a tenth of an uncached API
+    request. An output serializer's fields never change, so `to_representation` follows a plan
+    made once per class from one bound instance (its fields must not depend on constructor
+    arguments). Plain fields (text, numbers, booleans, choices, lists of them) are read through
+    their sources and written by the plan's field, or by str/int/float for text and numbers, as
+    those fields do; SerializerMethodFields are called on the live instance, which holds the
+    context; a nested serializer is written by a live instance of its class sharing that context.
+    A class with any other kind of field is written by DRF as usual. `generic = True` writes
+    every instance through DRF's own to_representation: a test compares the two on every
+    endpoint.
+    """
+
+    generic = False
+
+    @classmethod
+    def _output_plan(cls) -> list | None:
+        plan = cls.__dict__.get("_plan")
+        if plan is None:
+            plan = []
+            for field in cls().fields.values():
+                if field.write_only:
+                    continue
+                if isinstance(field, serializers.SerializerMethodField):
+                    plan.append((_METHOD, field.field_name, field, field.method_name))
+                elif isinstance(field, serializers.ListSerializer):
+                    plan.append((_MANY, field.field_name, field, type(field.child)))
+                elif isinstance(field, serializers.BaseSerializer):
+                    plan.append((_NESTED, field.field_name, field, type(field)))
+                elif type(field) in _STATELESS or (type(field) is serializers.ListField and type(field.child) in _STATELESS):
+                    plan.append((_VALUE, field.field_name, field, _PLAIN.get(type(field), field.to_representation)))
+                else:
+                    plan = False
+                    break
+            cls._plan = plan
+        return plan or None
+
+    def to_representation(self, instance):
+        plan = None if self.generic else self._output_plan()
+        if plan is None:
+            return super().to_representation(instance)
+        out = {}
+        for kind, name, field, how in plan:
+            if kind == _METHOD:
+                out[name] = getattr(self, how)(instance)
+                continue
+            value = instance
+            try:
+                for attr in field.source_attrs:
+                    value = getattr(value, attr)
+                if callable(value):
+                    raise AttributeError(name)
+            except (AttributeError, ObjectDoesNotExist):
+                try:  # mappings, callables, defaults: as DRF reads them
+                    value = field.get_attribute(instance)
+                except SkipField:
+                    continue
+            if value is None:
+                out[name] = None
+            elif kind == _VALUE:
+                out[name] = how(value)
+            elif kind == _NESTED:
+                out[name] = how(context=self.context).to_representation(value)
+            else:
+                child = how(context=self.context)
+                out[name] = [child.to_representation(item) for item in (value.all() if isinstance(value, BaseManager) else value)]
+        return out
+
+
+
+class GeneSerializer(OutputSerializer):
     entrez_id = serializers.IntegerField()
     symbol = serializers.CharField()
     name = serializers.CharField()
@@ -263,7 +342,7 @@ class GeneSerializer(serializers.Serializer):
         return status_note(gene)
 
 
-class GeneMatchSerializer(serializers.Serializer):
+class GeneMatchSerializer(OutputSerializer):
     entrez_id = serializers.IntegerField()
     symbol = serializers.CharField()
     name = serializers.CharField()
@@ -272,7 +351,7 @@ class GeneMatchSerializer(serializers.Serializer):
     alias = serializers.CharField(help_text="The alias that matched, when it was not the symbol.")
 
 
-class GeneLookupSerializer(serializers.Serializer):
+class GeneLookupSerializer(OutputSerializer):
     query = serializers.CharField()
     exact = GeneMatchSerializer(allow_null=True, help_text="The gene the whole query names, if one does.")
     results = GeneMatchSerializer(many=True)
@@ -295,7 +374,7 @@ class GeneDetailSerializer(GeneSerializer):
         return sorted(gene.aliases.values_list("alias", flat=True))
 
 
-class SignatureSerializer(serializers.Serializer):
+class SignatureSerializer(OutputSerializer):
     """One signature's metadata."""
 
     sig_id = serializers.CharField()
@@ -316,7 +395,7 @@ class SignatureSerializer(serializers.Serializer):
     pert_moa = serializers.CharField(help_text="Compounds: mechanisms of action, |-separated; empty when unknown.")
 
 
-class ReleaseSerializer(serializers.Serializer):
+class ReleaseSerializer(OutputSerializer):
     """What produced the numbers (search.provenance)."""
 
     name = serializers.CharField()
@@ -373,7 +452,7 @@ class SignatureTopQuerySerializer(serializers.Serializer):
             self.blank_values_are_refused = blank_values_are_refused
 
 
-class SignatureGeneSerializer(serializers.Serializer):
+class SignatureGeneSerializer(OutputSerializer):
     """One gene of a signature's top list."""
 
     entrez_id = serializers.IntegerField()
@@ -390,7 +469,7 @@ class SignatureGeneSerializer(serializers.Serializer):
         return _absolute(self.context, reverse("search:gene", args=[entry.symbol]))
 
 
-class SignatureDownloadsSerializer(serializers.Serializer):
+class SignatureDownloadsSerializer(OutputSerializer):
     tsv = serializers.CharField(help_text="Every gene: entrez_id, symbol, cd, log2fc, rank_up, status; first line a '# l1kweb ...' header.")
     csv = serializers.CharField()
     enrichr_up = serializers.CharField(help_text="The top n up-regulated symbols, one per line (text/plain).")
@@ -432,36 +511,9 @@ class SignatureDetailSerializer(SignatureSerializer):
         return {k: _absolute(self.context, v) for k, v in {**files, **lists}.items()}
 
 
-_PLAIN = {serializers.CharField: str, serializers.FloatField: float, serializers.IntegerField: int}
-
-
 class ScoredSignatureSerializer(SignatureSerializer):
     """A list entry that holds a `signature` (SignatureRow) beside its own values: the signature's
-    fields read from it, and the link to its page.
-
-    An answer holds up to 1,000 entries of about 25 fields, and DRF's generic to_representation (field
-    by field, source by source) was most of an uncached API request's time: `to_representation` reads
-    the plain fields (text, numbers; their sources resolved once per serializer) directly, with what
-    each field's own to_representation returns (str, float, int; None stays None), and hands every
-    other field to DRF. A test compares the two on every list serializer that uses it.
-    """
-
-    def to_representation(self, instance):
-        plan = self.__dict__.get("_plan")
-        if plan is None:
-            plan = self.__dict__["_plan"] = [
-                (field.field_name, field.source_attrs, _PLAIN.get(type(field)), field) for field in self._readable_fields
-            ]
-        out = {}
-        for name, attrs, convert, field in plan:
-            if convert is None:
-                out[name] = field.to_representation(field.get_attribute(instance))
-                continue
-            value = instance
-            for attr in attrs:
-                value = getattr(value, attr)
-            out[name] = None if value is None else convert(value)
-        return out
+    fields read from it, and the link to its page."""
 
     def get_signature_url(self, hit) -> str:
         prefix = self.context.get("signature_prefix")
@@ -490,7 +542,7 @@ class HitSerializer(ScoredSignatureSerializer):
 
 
 
-class ReliabilitySerializer(serializers.Serializer):
+class ReliabilitySerializer(OutputSerializer):
     """How well the release's model predicts the gene (search.provenance.Reliability)."""
 
     pcc = serializers.FloatField(allow_null=True, help_text="Gene-wise Pearson r of the model on paired L1000/RNA-seq samples; null when not measured.")
@@ -502,7 +554,7 @@ class ReliabilitySerializer(serializers.Serializer):
     note = serializers.CharField()
 
 
-class GeneInReleaseSerializer(serializers.Serializer):
+class GeneInReleaseSerializer(OutputSerializer):
     """What to know about the gene's values before reading its hits."""
 
     status_note = serializers.CharField()
@@ -511,7 +563,7 @@ class GeneInReleaseSerializer(serializers.Serializer):
     no_cd_note = serializers.CharField(source="coverage.note")
 
 
-class QueryEchoSerializer(serializers.Serializer):
+class QueryEchoSerializer(OutputSerializer):
     """The query as it was understood, defaults filled in."""
 
     type = serializers.ListField(child=serializers.CharField(), source="types")
@@ -524,7 +576,7 @@ class QueryEchoSerializer(serializers.Serializer):
     offset = serializers.IntegerField()
 
 
-class GeneSignaturesSerializer(serializers.Serializer):
+class GeneSignaturesSerializer(OutputSerializer):
     gene = GeneSerializer()
     release = ReleaseSerializer()
     gene_in_release = GeneInReleaseSerializer()
@@ -538,7 +590,7 @@ class GeneSignaturesSerializer(serializers.Serializer):
     results = HitSerializer(many=True)
 
 
-class PerturbagenGroupSerializer(serializers.Serializer):
+class PerturbagenGroupSerializer(OutputSerializer):
     """One perturbagen of a result list, over all its signatures in the release (under the query's filters)."""
 
     pert_id = serializers.CharField()
@@ -556,7 +608,7 @@ class PerturbagenGroupSerializer(serializers.Serializer):
     cell_lines = serializers.ListField(child=serializers.CharField())
 
 
-class GenePerturbagensSerializer(serializers.Serializer):
+class GenePerturbagensSerializer(OutputSerializer):
     gene = GeneSerializer()
     release = ReleaseSerializer()
     gene_in_release = GeneInReleaseSerializer()
@@ -565,7 +617,7 @@ class GenePerturbagensSerializer(serializers.Serializer):
     results = PerturbagenGroupSerializer(many=True)
 
 
-class TermEnrichmentSerializer(serializers.Serializer):
+class TermEnrichmentSerializer(OutputSerializer):
     """One annotation term among a list's compounds against every compound of the release (search.enrichment)."""
 
     term = serializers.CharField()
@@ -580,7 +632,7 @@ class TermEnrichmentSerializer(serializers.Serializer):
     perturbagens = serializers.ListField(child=serializers.CharField(), help_text="The listed compounds (pert_id) with the term.")
 
 
-class GeneMechanismsSerializer(serializers.Serializer):
+class GeneMechanismsSerializer(OutputSerializer):
     gene = GeneSerializer()
     release = ReleaseSerializer()
     gene_in_release = GeneInReleaseSerializer()
@@ -590,18 +642,18 @@ class GeneMechanismsSerializer(serializers.Serializer):
     target = TermEnrichmentSerializer(many=True)
 
 
-class CellLineCountSerializer(serializers.Serializer):
+class CellLineCountSerializer(OutputSerializer):
     name = serializers.CharField()
     n_signatures = serializers.IntegerField()
 
 
-class PertTypeCountSerializer(serializers.Serializer):
+class PertTypeCountSerializer(OutputSerializer):
     type = serializers.CharField()
     label = serializers.CharField()
     n_signatures = serializers.IntegerField()
 
 
-class ErrorSerializer(serializers.Serializer):
+class ErrorSerializer(OutputSerializer):
     detail = serializers.CharField(help_text="One sentence saying what was wrong and what was expected.")
 
 
@@ -689,19 +741,19 @@ class SetHitSerializer(ScoredSignatureSerializer):
 
 
 
-class SetGeneSerializer(serializers.Serializer):
+class SetGeneSerializer(OutputSerializer):
     entrez_id = serializers.IntegerField()
     symbol = serializers.CharField()
 
 
-class UnresolvedSerializer(serializers.Serializer):
+class UnresolvedSerializer(OutputSerializer):
     set = serializers.ChoiceField(choices=["up", "down"])
     query = serializers.CharField()
     reason = serializers.ChoiceField(choices=["unknown", "ambiguous", "not_in_release"])
     message = serializers.CharField()
 
 
-class SetPerturbagenGroupSerializer(serializers.Serializer):
+class SetPerturbagenGroupSerializer(OutputSerializer):
     """One perturbagen of a set search's list, over all its signatures searched (search.perturbagens.group_set_hits)."""
 
     pert_id = serializers.CharField()
@@ -720,12 +772,12 @@ class SetPerturbagenGroupSerializer(serializers.Serializer):
     cell_lines = serializers.ListField(child=serializers.CharField())
 
 
-class SetPerturbagensSerializer(serializers.Serializer):
+class SetPerturbagensSerializer(OutputSerializer):
     mimic = SetPerturbagenGroupSerializer(many=True)
     reverse = SetPerturbagenGroupSerializer(many=True)
 
 
-class SetSearchSerializer(serializers.Serializer):
+class SetSearchSerializer(OutputSerializer):
     """A set search's result (search.set_search.SetSearchResult)."""
 
     id = serializers.CharField(source="key", allow_null=True, help_text="The result id of a saved (POSTed) search; null for a GET.")

@@ -120,23 +120,3 @@ def test_anonymous_requests_are_throttled_with_a_json_message(client, world, mon
     codes = [client.get("/api/cell-lines/").status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
     assert "throttled" in client.get("/api/cell-lines/").json()["detail"].lower()
-
-
-def test_hits_written_by_the_direct_reader_equal_drfs_generic_representation(client, world):
-    from rest_framework import serializers as drf
-
-    from search.query import Hit, SignatureRow
-    from search.serializers import HitSerializer, SetHitSerializer
-    from search.set_search import SetHit
-
-    rows = [
-        SignatureRow("S1:BRD-1:10:24", 0, "chemical", "BRD-1", "drug", "A375", 10.0, "uM", 24.0, "h", "B", 3, 12, "all", "", "MEK1|MEK2", "MEK inhibitor"),
-        SignatureRow("S2:XPR-1", 1, "crispr", "XPR-1", "TP53", "MCF7", None, "", None, "", "B2", 2, 8, "vehicle", "TP53", "", ""),
-    ]
-    hits = [Hit(1, rows[0], 0.5, -1.25, 3), Hit(2, rows[1], -0.125, -0.0, 40)]
-    hits[1].self_target = True
-    set_hits = [SetHit(1, rows[0], 2.5, None, 2.5, 0.01, 0.02), SetHit(2, rows[1], -1.0, 0.5, -1.5, 0.1, 0.3)]
-    for serializer, items in ((HitSerializer, hits), (SetHitSerializer, set_hits)):
-        many = serializer(items, many=True, context={})
-        generic = [drf.Serializer.to_representation(many.child, item) for item in items]
-        assert many.data == generic and generic[1]["dose"] is None and generic[0]["signature_url"].startswith("/signatures/")
