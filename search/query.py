@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 import numpy as np
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count
 
 from search import ranking
@@ -290,12 +291,48 @@ def run_lists(release, gene, params: SearchParams, lists: Sequence[tuple[tuple[s
     return out
 
 
+class CompiledQuery:
+    """A values_list query's SQL, compiled by the ORM once per shape and then run with each request's parameters.
+
+    Building and compiling a queryset costs more CPU than PostgreSQL spends
+    answering the index's top lists (docs/benchmarks.md, Search). `rows(shape,
+    build, params)` compiles `build()` the first time a shape is seen (one
+    `filter()` per condition: the ORM keeps their order, but sorts the
+    conditions of one call), checks that the ORM's parameters are `params` in
+    that order (so that later calls may pass theirs), and runs the kept SQL
+    with `params` afterwards. The
+    values come back as the database driver returns them: only for columns
+    without ORM converters (numbers, text, booleans).
+    """
+
+    def __init__(self):
+        self._sql: dict[tuple, str] = {}
+
+    def rows(self, shape: tuple, build, params: tuple) -> list[tuple]:
+        sql = self._sql.get(shape)
+        if sql is None:
+            sql, compiled = build().query.sql_with_params()
+            if tuple(compiled) != tuple(params):
+                raise ValueError(f"The query's parameters are {tuple(compiled)!r}, not the {tuple(params)!r} its callers pass.")
+            self._sql[shape] = sql
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+
+_INDEX_QUERY = CompiledQuery()
+
+
 def _fill_from_index(release, gene, params: SearchParams, out: list[HitList], top_n: int) -> None:
     """Fill the lists from the precomputed top lists (every row's CD has its list's sign: signatures.topk)."""
     types = sorted({t for hl in out for t in hl.pert_types})
     directions = sorted({hl.direction for hl in out})
-    rows = GeneTopEntry.objects.filter(release=release, gene_id=gene.pk, pert_type__in=types, direction__in=directions, **{f"top_{params.metric}": True}).values_list(
-        "pert_type", "direction", "cd", "logfc", "rank", *(f"signature__{f}" for f in SIGNATURE_FIELDS)
+    rows = _INDEX_QUERY.rows(
+        (len(types), len(directions), params.metric),
+        lambda: GeneTopEntry.objects.filter(**{f"top_{params.metric}": True})
+        .filter(release_id=release.pk).filter(gene_id=gene.pk).filter(pert_type__in=types).filter(direction__in=directions)
+        .values_list("pert_type", "direction", "cd", "logfc", "rank", *(f"signature__{f}" for f in SIGNATURE_FIELDS)),
+        (release.pk, gene.pk, *types, *directions),
     )
     grouped: dict[tuple[str, str], list[tuple]] = {}  # (type, direction) -> [(pert_type, direction, cd, logfc, rank, *signature)]
     for row in rows:

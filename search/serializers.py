@@ -516,10 +516,12 @@ class ScoredSignatureSerializer(SignatureSerializer):
     fields read from it, and the link to its page."""
 
     def get_signature_url(self, hit) -> str:
-        prefix = self.context.get("signature_prefix")
+        prefix = self.context.get("signature_url_prefix")
         if prefix is None:  # once per answer: the context is shared by the list's entries
-            prefix = self.context["signature_prefix"] = signature_path_prefix()
-        return _absolute(self.context, signature_path(hit.signature.sig_id, prefix))
+            # The absolute prefix then the quoted id: what build_absolute_uri makes of the whole path,
+            # whose quoting (signature_path) leaves nothing for iri_to_uri to change.
+            prefix = self.context["signature_url_prefix"] = _absolute(self.context, signature_path_prefix())
+        return signature_path(hit.signature.sig_id, prefix)
 
     def get_fields(self):
         fields = super().get_fields()

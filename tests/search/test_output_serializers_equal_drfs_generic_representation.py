@@ -4,6 +4,7 @@ import json
 
 import pytest
 from django.core.cache import cache
+from django.urls import reverse
 
 from search import serializers as ours
 
@@ -41,7 +42,7 @@ def test_every_endpoint_answers_the_same_from_the_plans_and_from_drf(client, wor
     assert planned == generic
     assert all(code == 200 for code in planned[0::3]), planned[2::3]
     hits = planned[planned.index("/api/genes/STAT3/signatures/") + 2]["results"]  # /api/genes/STAT3/signatures/: plain values, nulls, links
-    assert hits and hits[0]["signature_url"].startswith("http://testserver/signatures/")
+    assert hits and all(hit["signature_url"] == "http://testserver" + reverse("search:signature", args=[hit["sig_id"]]) for hit in hits)
     assert any(hit["dose"] is None for hit in hits) and any(hit["dose"] is not None for hit in hits)
 
 
@@ -55,3 +56,14 @@ def test_every_output_serializer_has_a_plan():
     """A field kind the plans do not know would make its serializer fall back to DRF without a word."""
     without = [cls.__name__ for cls in _subclasses(ours.OutputSerializer) if cls._output_plan() is None]
     assert without == []
+
+
+@pytest.mark.parametrize("sig_id", ["LJP005_A375_24H:BRD-K21680192:10:24", "a b%c?d#e&f=g'h\"i<j>k~l@m+n", "DIVR.BASE003_NCIH522_24H_X1.A2:XPR:-:96"])
+def test_a_hits_signature_url_is_the_absolute_uri_of_its_page(rf, settings, sig_id):
+    settings.ALLOWED_HOSTS = ["l1kweb.example.org"]
+    from search.query import Hit, SignatureRow
+
+    request = rf.get("/api/genes/STAT3/signatures/", HTTP_HOST="l1kweb.example.org")
+    row = SignatureRow(sig_id, 0, "chemical", "BRD", "drug", "A375", 1.0, "uM", 24.0, "h", "B", 3, 12, "all", "", "", "")
+    (hit,) = ours.HitSerializer([Hit(1, row, 0.5, 1.0, 1)], many=True, context={"request": request}).data
+    assert hit["signature_url"] == request.build_absolute_uri(reverse("search:signature", args=[sig_id]))

@@ -1,0 +1,35 @@
+"""The index's top-list query, compiled once per shape, returns what the ORM's queryset returns for every gene and list."""
+
+import pytest
+
+from search.query import CompiledQuery
+from signatures.models import GeneTopEntry
+
+pytestmark = pytest.mark.django_db
+
+
+def _queryset(release, gene_id, types, directions):
+    return (
+        GeneTopEntry.objects.filter(top_cd=True).filter(release_id=release.pk).filter(gene_id=gene_id).filter(pert_type__in=types).filter(direction__in=directions)
+        .values_list("pert_type", "direction", "cd", "logfc", "rank", "signature__sig_id", "signature__cell_line__name", "signature__dose")
+        .order_by("signature__column", "direction")
+    )
+
+
+def test_rows_of_each_call_equal_the_querysets(world):
+    compiled = CompiledQuery()
+    release = world.release
+    calls = 0
+    for gene in world.genes.values():
+        for types, directions in ((["crispr"], ["up"]), (["chemical", "crispr"], ["down", "up"]), (["chemical"], ["down"])):
+            shape = (len(types), len(directions))
+            rows = compiled.rows(shape, lambda: _queryset(release, gene.pk, types, directions), (release.pk, gene.pk, *types, *directions))
+            assert rows == list(_queryset(release, gene.pk, types, directions))
+            calls += bool(rows)
+    assert calls > 10 and len(compiled._sql) == 2  # (1, 1) compiled once for two lists
+
+
+def test_parameters_in_another_order_than_the_querys_are_refused(world):
+    release, gene = world.release, world.genes["STAT3"]
+    with pytest.raises(ValueError, match="not the"):
+        CompiledQuery().rows((1, 1), lambda: _queryset(release, gene.pk, ["crispr"], ["up"]), (gene.pk, release.pk, "crispr", "up"))
