@@ -15,6 +15,9 @@ from __future__ import annotations
 import difflib
 import math
 import re
+from collections.abc import Callable, Mapping
+from operator import attrgetter
+from typing import NamedTuple
 from urllib.parse import quote, urlencode
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -254,6 +257,32 @@ def first_error(errors, fields) -> tuple[str, str]:
 _PLAIN = {serializers.CharField: str, serializers.FloatField: float, serializers.IntegerField: int}
 _STATELESS = (serializers.BooleanField, serializers.ChoiceField, *_PLAIN)
 _VALUE, _METHOD, _NESTED, _MANY = range(4)
+_UNREAD = object()
+
+
+def _converter(field):
+    """What `field.to_representation` does to a value that is not None, for the plain kinds."""
+    if type(field) in _PLAIN:
+        return _PLAIN[type(field)]
+    if type(field) is serializers.BooleanField:
+        return lambda value, generic=field.to_representation: value if value is True or value is False else generic(value)
+    return field.to_representation
+
+
+class _Plan(NamedTuple):
+    """An output serializer's fields in order, (kind, name, bound field, converter, method name or class),
+    and `read`: every non-method field's value from an instance in one call, None where a source is "*"."""
+
+    entries: tuple
+    read: Callable | None
+
+    @classmethod
+    def of(cls, entries: list) -> _Plan:
+        paths = [".".join(field.source_attrs) for kind, _, field, _ in entries if kind != _METHOD]
+        if not paths or not all(paths):
+            return cls(tuple(entries), None)
+        read = attrgetter(*paths) if len(paths) > 1 else (lambda instance, one=attrgetter(paths[0]): (one(instance),))
+        return cls(tuple(entries), read)
 
 
 class OutputSerializer(serializers.Serializer):
@@ -275,43 +304,44 @@ class OutputSerializer(serializers.Serializer):
     generic = False
 
     @classmethod
-    def _output_plan(cls) -> list | None:
+    def _output_plan(cls) -> _Plan | None:
         plan = cls.__dict__.get("_plan")
         if plan is None:
-            plan = []
+            entries = []
             for field in cls().fields.values():
                 if field.write_only:
                     continue
                 if isinstance(field, serializers.SerializerMethodField):
-                    plan.append((_METHOD, field.field_name, field, field.method_name))
+                    entries.append((_METHOD, field.field_name, field, field.method_name))
                 elif isinstance(field, serializers.ListSerializer):
-                    plan.append((_MANY, field.field_name, field, type(field.child)))
+                    entries.append((_MANY, field.field_name, field, type(field.child)))
                 elif isinstance(field, serializers.BaseSerializer):
-                    plan.append((_NESTED, field.field_name, field, type(field)))
+                    entries.append((_NESTED, field.field_name, field, type(field)))
                 elif type(field) in _STATELESS or (type(field) is serializers.ListField and type(field.child) in _STATELESS):
-                    plan.append((_VALUE, field.field_name, field, _PLAIN.get(type(field), field.to_representation)))
+                    entries.append((_VALUE, field.field_name, field, _converter(field)))
                 else:
-                    plan = False
+                    entries = None
                     break
-            cls._plan = plan
+            plan = cls._plan = _Plan.of(entries) if entries is not None else False
         return plan or None
 
     def to_representation(self, instance):
         plan = None if self.generic else self._output_plan()
         if plan is None:
             return super().to_representation(instance)
+        values = None
+        if plan.read is not None and not isinstance(instance, Mapping):
+            try:
+                values = iter(plan.read(instance))
+            except (AttributeError, ObjectDoesNotExist):
+                values = None
         out = {}
-        for kind, name, field, how in plan:
+        for kind, name, field, how in plan.entries:
             if kind == _METHOD:
                 out[name] = getattr(self, how)(instance)
                 continue
-            value = instance
-            try:
-                for attr in field.source_attrs:
-                    value = getattr(value, attr)
-                if callable(value):
-                    raise AttributeError(name)
-            except (AttributeError, ObjectDoesNotExist):
+            value = next(values) if values is not None else _UNREAD
+            if value is _UNREAD or callable(value):
                 try:  # mappings, callables, defaults: as DRF reads them
                     value = field.get_attribute(instance)
                 except SkipField:
