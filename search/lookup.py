@@ -13,9 +13,11 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models.functions import Upper
 
 from conversion.models import AliasKind, Gene, GeneAlias
+from search.compiled_query import CompiledQuery
 
 MAX_QUERY_LENGTH = 64
 ENSEMBL_RE = re.compile(r"^ENSG\d{6,}(\.\d+)?$", re.IGNORECASE)
@@ -103,8 +105,8 @@ def resolve_many(queries, *, suggest: bool = False) -> list[Resolution]:
         for r in numbers[gene.pk]:
             r.matches = [Match(gene, "entrez", r.query)]
     by_symbol: dict[str, list[Gene]] = {}
-    for gene in Gene.objects.annotate(u=Upper("symbol")).filter(u__in=list(names)).order_by("pk") if names else ():
-        by_symbol.setdefault(gene.u, []).append(gene)
+    for upper, gene in _genes_by_symbol(list(names)):
+        by_symbol.setdefault(upper, []).append(gene)
     for key, genes in by_symbol.items():
         for r in names[key]:
             chosen = genes
@@ -130,6 +132,22 @@ def resolve_many(queries, *, suggest: bool = False) -> list[Resolution]:
         for r in (r for same in names.values() for r in same if not r.matches):
             r.suggestions = suggestions(r.query)
     return results
+
+
+_GENE_COLUMNS = tuple(f.attname for f in Gene._meta.concrete_fields)
+_BY_SYMBOL = CompiledQuery()
+
+
+def _genes_by_symbol(uppers: list[str]) -> list[tuple[str, Gene]]:
+    """(upper-case symbol, gene) of every gene whose symbol is one of `uppers` in any case, by Entrez id."""
+    if not uppers:
+        return []
+    rows = _BY_SYMBOL.rows(
+        (len(uppers),),
+        lambda: Gene.objects.annotate(u=Upper("symbol")).filter(u__in=uppers).order_by("pk").values_list("u", *_GENE_COLUMNS),
+        tuple(uppers),
+    )
+    return [(row[0], Gene.from_db(connection.alias, _GENE_COLUMNS, row[1:])) for row in rows]
 
 
 def _unique(genes):

@@ -18,10 +18,10 @@ from urllib.parse import urlencode
 
 import numpy as np
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import Count
 
 from search import ranking
+from search.compiled_query import CompiledQuery
 from search.process_memo import ProcessMemo
 from search.serializers import SearchQuerySerializer, first_error
 from search.stores import store_for
@@ -289,35 +289,6 @@ def run_lists(release, gene, params: SearchParams, lists: Sequence[tuple[tuple[s
         for hit in hl.hits:
             hit.self_target = hit.signature.target_gene.upper() == symbol if hit.signature.target_gene else False
     return out
-
-
-class CompiledQuery:
-    """A values_list query's SQL, compiled by the ORM once per shape and then run with each request's parameters.
-
-    Building and compiling a queryset costs more CPU than PostgreSQL spends
-    answering the index's top lists (docs/benchmarks.md, Search). `rows(shape,
-    build, params)` compiles `build()` the first time a shape is seen (one
-    `filter()` per condition: the ORM keeps their order, but sorts the
-    conditions of one call), checks that the ORM's parameters are `params` in
-    that order (so that later calls may pass theirs), and runs the kept SQL
-    with `params` afterwards. The
-    values come back as the database driver returns them: only for columns
-    without ORM converters (numbers, text, booleans).
-    """
-
-    def __init__(self):
-        self._sql: dict[tuple, str] = {}
-
-    def rows(self, shape: tuple, build, params: tuple) -> list[tuple]:
-        sql = self._sql.get(shape)
-        if sql is None:
-            sql, compiled = build().query.sql_with_params()
-            if tuple(compiled) != tuple(params):
-                raise ValueError(f"The query's parameters are {tuple(compiled)!r}, not the {tuple(params)!r} its callers pass.")
-            self._sql[shape] = sql
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
 
 
 _INDEX_QUERY = CompiledQuery()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from search.query import CompiledQuery
+from search.compiled_query import CompiledQuery
 from signatures.models import GeneTopEntry
 
 pytestmark = pytest.mark.django_db
@@ -33,3 +33,20 @@ def test_parameters_in_another_order_than_the_querys_are_refused(world):
     release, gene = world.release, world.genes["STAT3"]
     with pytest.raises(ValueError, match="not the"):
         CompiledQuery().rows((1, 1), lambda: _queryset(release, gene.pk, ["crispr"], ["up"]), (gene.pk, release.pk, "crispr", "up"))
+
+
+def test_the_gene_lookup_by_symbol_returns_the_orms_genes_field_for_field(world):
+    from django.db.models.functions import Upper
+
+    from conversion.models import Gene
+    from search.lookup import _genes_by_symbol
+
+    Gene.objects.create(entrez_id=990001, symbol="stat3", name="a second gene spelled STAT3 in another case", status="other")
+    for names in (["STAT3"], ["TP53", "MYC", "NOSUCH"], ["CDKN1A"], ["NOSUCH"]):
+        ours = _genes_by_symbol(names)
+        orm = list(Gene.objects.annotate(u=Upper("symbol")).filter(u__in=names).order_by("pk"))
+        assert [(u, [getattr(g, f.attname) for f in Gene._meta.concrete_fields]) for u, g in ours] == [
+            (g.u, [getattr(g, f.attname) for f in Gene._meta.concrete_fields]) for g in orm
+        ]
+        assert all(not g._state.adding and g.get_status_display() for _, g in ours)
+    assert len(_genes_by_symbol(["STAT3"])) == 2
