@@ -23,8 +23,13 @@ Last, the load test: --clients (20) for --load-seconds (60) on a mix of all
 four plus CSV and filtered TSV downloads, half of the clients cold; it counts
 the errors (any status but 200) and reports p50/p95 per kind.
 
-Usage: .venv/bin/python bench/bench_search.py [--keep] [--requests 400] [--clients 20] [--load-seconds 60]
-(needs PostgreSQL at 127.0.0.1:5432 and Redis at 127.0.0.1:6379).
+With --compare-rev REV, the same scenarios are first measured on a server of
+git revision REV (checked out into a temporary worktree, same data, same
+database schema), and the table gives both and their ratio.
+
+Usage: .venv/bin/python bench/bench_search.py [--keep] [--requests 400] [--clients 20] [--load-seconds 60] [--compare-rev REV]
+(needs PostgreSQL at 127.0.0.1:5432 and Redis at 127.0.0.1:6379; BENCH_SEARCH_DATABASE names
+another database than l1kweb_bench_search, to run two at once).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +58,7 @@ sys.path.insert(0, str(ROOT))
 
 from signatures.store import StoreWriter, open_store  # noqa: E402
 
-DB = "l1kweb_bench_search"
+DB = os.environ.get("BENCH_SEARCH_DATABASE", "l1kweb_bench_search")  # its own database, dropped at the end unless --keep
 ADMIN_URL = "postgres://root@127.0.0.1:5432/postgres"
 DB_URL = f"postgres://root@127.0.0.1:5432/{DB}"
 N_GENES = 23_614
@@ -250,6 +256,76 @@ def kind_of(path: str) -> str:
     return ("api" if path.startswith("/api/") else "page") + ("-exact" if exact else "")
 
 
+def start_server(root: Path, env: dict, workers: int) -> subprocess.Popen:
+    """gunicorn serving the checkout at `root`, once it answers; the response cache emptied first."""
+    import redis
+
+    redis.Redis.from_url(env["REDIS_URL"]).flushdb()
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "l1kweb.wsgi", "-b", f"127.0.0.1:{PORT}", "-w", str(workers), "--keep-alive", "30", "--log-level", "warning"],
+        cwd=root, env=env,
+    )
+    for _ in range(100):
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=2)
+            c.request("GET", "/api/cell-lines/")
+            if c.getresponse().status == 200:
+                break
+        except OSError:
+            time.sleep(0.3)
+    return server
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    server.terminate()
+    server.wait(timeout=30)
+
+
+@contextmanager
+def serving(root: Path, env: dict, workers: int):
+    server = start_server(root, env, workers)
+    try:
+        yield
+    finally:
+        stop_server(server)
+
+
+@contextmanager
+def other_checkout(rev: str):
+    """A temporary git worktree of `rev`, refused when its migrations are not this checkout's (it serves this database)."""
+    tmp = Path(tempfile.mkdtemp(prefix="l1kweb-bench-rev-"))
+    subprocess.run(["git", "worktree", "add", "--detach", str(tmp / "tree"), rev], cwd=ROOT, check=True, capture_output=True)
+    try:
+        def migrations(root):
+            return sorted(str(p.relative_to(root)) for p in root.glob("*/migrations/0*.py"))
+        if migrations(tmp / "tree") != migrations(ROOT):
+            raise SystemExit(f"--compare-rev {rev}: its migrations differ from this checkout's, so it cannot serve this benchmark's database.")
+        yield tmp / "tree"
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(tmp / "tree")], cwd=ROOT, check=False, capture_output=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def measure(scenarios: dict, args) -> dict:
+    """p50/p95/req/s of every scenario, response cache cold then warm, at 1 and 20 clients, on the running server."""
+    for paths in scenarios.values():  # every worker warmed (facets, open store)
+        run_load(paths[:8], 4, 16, cold=True)
+    results = {}
+    for cache_state in ("cold", "warm"):
+        if cache_state == "warm":  # every path answered once, so each is in the response cache
+            for paths in scenarios.values():
+                run_load(paths, 4, len(paths))
+        for name, paths in scenarios.items():
+            for clients in (1, 20):
+                n = args.requests if clients == 20 else max(50, args.requests // 4)
+                r = run_load(paths, clients, n, cold=cache_state == "cold")
+                results[(name, cache_state, clients)] = r
+                log(f"{name:10s} {cache_state} clients={clients:2d}  p50 {r['p50']:7.1f} ms  p95 {r['p95']:7.1f} ms  {r['rps']:6.1f} req/s  errors {len(r['errors'])}")
+                if r["errors"]:
+                    log(f"  first error: {r['errors'][0]}")
+    return results
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--requests", type=int, default=400, help="requests per scenario and concurrency (default 400)")
@@ -257,6 +333,7 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the database and data directory")
     ap.add_argument("--clients", type=int, default=20, help="clients of the load test (default 20)")
     ap.add_argument("--load-seconds", type=float, default=60, help="length of the load test (default 60 s)")
+    ap.add_argument("--compare-rev", help="also measure the scenarios on a server of this git revision, same data (its migrations must be this checkout's)")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     data_dir = Path(tempfile.mkdtemp(prefix="l1kweb-bench-search-"))
@@ -264,47 +341,28 @@ def main():
     log(f"data dir {data_dir}; database {DB}")
     meta = build_database(env, rng)
     build_store(data_dir, rng)
-    server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "l1kweb.wsgi", "-b", f"127.0.0.1:{PORT}", "-w", str(args.workers), "--keep-alive", "30", "--log-level", "warning"],
-        cwd=ROOT, env=env,
-    )
+    genes = [int(g) for g in random.Random(1).sample(range(1, N_GENES + 1), 200)]
+    store_genes = [int(g) for g in random.Random(2).sample(range(1, N_STORE_GENES + 1), 100)]
+    cells = meta["cells"]
+    scenarios = {
+        "api": [f"/api/genes/G{g}/signatures/?type=crispr&direction=up" for g in genes],
+        # Pages of store genes: a gene page groups its hits by perturbagen from the gene's store row,
+        # and the index of this benchmark also lists genes its 256-gene store does not hold.
+        "page": [f"/genes/G{g}/" for g in store_genes],
+        "api-exact": [f"/api/genes/G{g}/signatures/?type=chemical&direction=up&cell_line={cells[i % N_CELLS]}" for i, g in enumerate(store_genes)],
+        "page-exact": [f"/genes/G{g}/?cell_line={cells[i % N_CELLS]}" for i, g in enumerate(store_genes)],
+    }
+    compared, server = None, None
     try:
-        for _ in range(100):
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=2)
-                c.request("GET", "/api/cell-lines/")
-                if c.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.3)
-        genes = [int(g) for g in random.Random(1).sample(range(1, N_GENES + 1), 200)]
-        store_genes = [int(g) for g in random.Random(2).sample(range(1, N_STORE_GENES + 1), 100)]
-        cells = meta["cells"]
-        scenarios = {
-            "api": [f"/api/genes/G{g}/signatures/?type=crispr&direction=up" for g in genes],
-            # Pages of store genes: a gene page groups its hits by perturbagen from the gene's store row,
-            # and the index of this benchmark also lists genes its 256-gene store does not hold.
-            "page": [f"/genes/G{g}/" for g in store_genes],
-            "api-exact": [f"/api/genes/G{g}/signatures/?type=chemical&direction=up&cell_line={cells[i % N_CELLS]}" for i, g in enumerate(store_genes)],
-            "page-exact": [f"/genes/G{g}/?cell_line={cells[i % N_CELLS]}" for i, g in enumerate(store_genes)],
-        }
-        # Warm every worker (facets cache, open store) before measuring.
-        for paths in scenarios.values():
-            run_load(paths[:8], 4, 16, cold=True)
         load_before = os.getloadavg()
-        results = {}
-        for cache_state in ("cold", "warm"):
-            if cache_state == "warm":  # every path answered once, so each is in the response cache
-                for paths in scenarios.values():
-                    run_load(paths, 4, len(paths))
-            for name, paths in scenarios.items():
-                for clients in (1, 20):
-                    n = args.requests if clients == 20 else max(50, args.requests // 4)
-                    r = run_load(paths, clients, n, cold=cache_state == "cold")
-                    results[(name, cache_state, clients)] = r
-                    log(f"{name:10s} {cache_state} clients={clients:2d}  p50 {r['p50']:7.1f} ms  p95 {r['p95']:7.1f} ms  {r['rps']:6.1f} req/s  errors {len(r['errors'])}")
-                    if r["errors"]:
-                        log(f"  first error: {r['errors'][0]}")
+        if args.compare_rev:
+            with other_checkout(args.compare_rev) as other_root:
+                with serving(other_root, env, args.workers):
+                    log(f"revision {args.compare_rev}")
+                    compared = measure(scenarios, args)
+        server = start_server(ROOT, env, args.workers)
+        log("this checkout")
+        results = measure(scenarios, args)
         # The load test: 20 clients for --load-seconds on a mixed set, downloads and filtered pages among it,
         # half of the requests new to the cache.
         mixed = [p for group in zip(scenarios["api"], scenarios["page"], scenarios["api-exact"], scenarios["page-exact"],
@@ -331,10 +389,18 @@ def main():
         load_after = os.getloadavg()
         print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; gunicorn -w {args.workers}")
         print(f"load average (1, 5, 15 min) before measuring {', '.join(f'{x:.2f}' for x in load_before)}; after {', '.join(f'{x:.2f}' for x in load_after)}")
-        print("| scenario | response cache | clients | p50 ms | p95 ms | req/s |")
-        print("| --- | --- | --- | --- | --- | --- |")
-        for (name, cache_state, clients), r in results.items():
-            print(f"| {name} | {cache_state} | {clients} | {r['p50']:.1f} | {r['p95']:.1f} | {r['rps']:.0f} |")
+        if compared is None:
+            print("| scenario | response cache | clients | p50 ms | p95 ms | req/s |")
+            print("| --- | --- | --- | --- | --- | --- |")
+            for (name, cache_state, clients), r in results.items():
+                print(f"| {name} | {cache_state} | {clients} | {r['p50']:.1f} | {r['p95']:.1f} | {r['rps']:.0f} |")
+        else:
+            rev = args.compare_rev
+            print(f"| scenario | response cache | clients | {rev} p50 ms | {rev} p95 ms | {rev} req/s | p50 ms | p95 ms | req/s | req/s ratio |")
+            print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+            for key, r in results.items():
+                b = compared[key]
+                print(f"| {' | '.join(map(str, key))} | {b['p50']:.1f} | {b['p95']:.1f} | {b['rps']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['rps']:.0f} | {r['rps'] / b['rps']:.2f}x |")
         print(f"\nload test: {args.clients} clients for {args.load_seconds:.0f} s, mixed (half the clients cold): "
               f"{load['n']} requests, {len(load['errors'])} errors" + (f", first {load['errors'][0]}" if load["errors"] else ""))
         print("| kind | requests | p50 ms | p95 ms |")
@@ -345,8 +411,8 @@ def main():
         print(f"\nbaseline (signature-major scan for one gene, in-process, median of {len(base)}): {base_ms:.0f} ms; "
               f"exact API query p50 at 1 client {exact_p50:.1f} ms: {base_ms / exact_p50:.0f}x faster")
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        if server is not None:
+            stop_server(server)
         if not args.keep:
             shutil.rmtree(data_dir, ignore_errors=True)
             with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
