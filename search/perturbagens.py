@@ -8,7 +8,7 @@ of one result list this reads a value in all of their signatures in the release
 signatures there are, how many have the value's sign in the list's direction,
 in how many cell lines, and the median of the value.
 
-Two kinds of list share that one code path (`_first_hits`, `_member_rows`,
+Two kinds of list share that one code path (`_first_hits`, `_members`,
 `_counts`):
   - a gene's lists (`group_by_perturbagen`): the value is the gene's CD (and
     the median log2FC beside it); the gene's row is read from the gene-major
@@ -17,7 +17,9 @@ Two kinds of list share that one code path (`_first_hits`, `_member_rows`,
     is the set score z_up - z_down (search.set_search), which the search has
     computed for every signature it searched; mimic agrees where the score is
     > 0, reverse where it is < 0.
-The perturbagens' other signatures come from PostgreSQL in one query.
+The perturbagens' other signatures come from the release's PerturbagenIndex,
+read with one query once per process, and the filters from the exact search's
+ColumnTable (search.query).
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from search.query import HitList, SearchParams, signature_filter
+from search.process_memo import ProcessMemo
+from search.query import HitList, SearchParams, column_table, release_facets
 from search.stores import store_for
 from signatures.models import Signature
 
@@ -67,13 +70,13 @@ class SetPerturbagenGroup(PerturbagenCounts):
     median_z_down: float | None
 
 
-def _median(values: np.ndarray) -> float:
-    """np.median of a perturbagen's few values (NaN if any is NaN or there are none), without its per-call
-    overhead, larger than the median of a few values itself: a page takes the medians of a few hundred perturbagens."""
-    v = values.tolist()
-    if not v or any(x != x for x in v):
+def _median(values: list[float]) -> float:
+    """The median of a perturbagen's few values (NaN if any is NaN or there are none), as np.median gives it,
+    without numpy's per-call overhead, larger than the median of a few values itself: a page takes the medians
+    of a few hundred perturbagens."""
+    if not values or any(x != x for x in values):
         return float("nan")
-    return float(statistics.median(v))
+    return float(statistics.median(values))
 
 
 def _first_hits(hits) -> dict[str, tuple[int, str, str, int]]:
@@ -86,61 +89,124 @@ def _first_hits(hits) -> dict[str, tuple[int, str, str, int]]:
     return first
 
 
-def _member_rows(release, params: SearchParams, types, firsts) -> tuple[list[tuple], dict[tuple[str, str], list[int]]]:
-    """The signatures of every listed perturbagen under the filters, by column: (column, pert_id, pert_type, cell line)
-    rows, and (pert_id, pert_type) -> positions in those rows. One query."""
-    wanted = sorted({p for first in firsts for p in first})
-    if not wanted:
-        return [], {}
-    rows = list(
-        Signature.objects.filter(**signature_filter(release, params, types), pert_id__in=wanted)
-        .values_list("column", "pert_id", "pert_type", "cell_line__name")
-        .order_by("column")
+@dataclass(frozen=True)
+class PerturbagenIndex:
+    """Every signature column of a release, grouped by perturbagen: the columns of the perturbagen coded
+    i = code[(pert_id, pert_type)] are columns[start[i]:start[i + 1]], ascending, with their cell lines.
+
+    About 8 bytes a signature plus one dict entry per perturbagen, kept per process (search.process_memo).
+    It replaces a query per page for the listed perturbagens' signatures, whose index scan visits a heap
+    page per signature: on bench/bench_search.py's 150,000 signatures that query and its rows cost as much
+    CPU, in PostgreSQL and here, as the rest of the grouping.
+    """
+
+    code: dict[tuple[str, str], int]
+    start: np.ndarray  # (n_perturbagens + 1,) int64
+    columns: np.ndarray  # (n_signatures,) int32, perturbagen by perturbagen
+    cell_line: np.ndarray  # (n_signatures,) int32 CellLine id of each of `columns`
+
+
+_process_index: ProcessMemo[PerturbagenIndex] = ProcessMemo(size=4)
+
+
+def perturbagen_index(release) -> PerturbagenIndex:
+    """The release's PerturbagenIndex, read with one query the first time this process asks."""
+
+    def read() -> PerturbagenIndex:
+        code: dict[tuple[str, str], int] = {}
+        codes, columns, cells = [], [], []
+        rows = Signature.objects.filter(release=release).values_list("pert_id", "pert_type", "column", "cell_line_id").order_by()
+        for pert_id, pert_type, column, cell in rows.iterator(chunk_size=20_000):
+            codes.append(code.setdefault((pert_id, pert_type), len(code)))
+            columns.append(column)
+            cells.append(cell)
+        codes_a, columns_a = np.array(codes, dtype=np.int64), np.array(columns, dtype=np.int32)
+        order = np.lexsort((columns_a, codes_a))
+        start = np.searchsorted(codes_a[order], np.arange(len(code) + 1))
+        return PerturbagenIndex(code=code, start=start, columns=columns_a[order], cell_line=np.array(cells, dtype=np.int32)[order])
+
+    return _process_index.get(release.cache_stamp, read)
+
+
+@dataclass(frozen=True)
+class _Members:
+    """The signatures of a page's perturbagens under the lists' filters, concatenated perturbagen by perturbagen
+    (each one's ascending): at[(pert_id, pert_type)] is its slice of `columns` and `cell_lines`."""
+
+    at: dict[tuple[str, str], slice]
+    columns: np.ndarray  # (n,) int64
+    cell_lines: list[str]
+
+
+def _floats(values: np.ndarray) -> list[float]:
+    return np.asarray(values, dtype=np.float64).tolist()
+
+
+def _members(release, params: SearchParams, types, firsts) -> _Members:
+    """The signatures of every listed perturbagen that pass the filters of `params` (types, cell lines, dose,
+    time: search.query.ColumnTable.select, the rule the exact search applies). No query once the release's
+    PerturbagenIndex is read."""
+    index = perturbagen_index(release)
+    keys = sorted({(pert_id, pert_type) for first in firsts for pert_id, (_, _, pert_type, _) in first.items()})
+    codes = np.array([index.code[key] for key in keys], dtype=np.int64)
+    starts = index.start[codes]
+    lengths = index.start[codes + 1] - starts
+    # positions in the index of every key's columns, key after key: (sum(lengths),)
+    positions = np.arange(lengths.sum()) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    owner = np.repeat(np.arange(len(keys)), lengths)
+    columns = index.columns[positions].astype(np.int64)
+    cells = index.cell_line[positions]
+    if params.filtered:
+        # The keys' types are the lists' types, so only the cell line, dose and time filters can drop a column.
+        passing, _ = column_table(release).select(params, types, release_facets(release))
+        keep = np.isin(columns, passing)
+        columns, cells, owner = columns[keep], cells[keep], owner[keep]
+    bounds = np.searchsorted(owner, np.arange(len(keys) + 1)).tolist()
+    names = {cell_id: name for name, (cell_id, _) in release_facets(release).cell_lines.items()}
+    return _Members(
+        at={key: slice(bounds[i], bounds[i + 1]) for i, key in enumerate(keys)}, columns=columns, cell_lines=[names[c] for c in cells.tolist()],
     )
-    members: dict[tuple[str, str], list[int]] = {}
-    for i, (_, pert_id, pert_type, _) in enumerate(rows):
-        members.setdefault((pert_id, pert_type), []).append(i)
-    return rows, members
 
 
-def _counts(first: dict, members: dict, rows: list[tuple], value: np.ndarray, sign: float):
-    """For each perturbagen of one list: (its PerturbagenCounts fields as a dict, its positions in `rows`).
+_NONE = slice(0, 0)
 
-    `value` (len(rows),) is the value whose sign is compared with the list's `sign` (+1 or -1)."""
+
+def _counts(first: dict, members: _Members, value: list[float], sign: float):
+    """For each perturbagen of one list: (its PerturbagenCounts fields as a dict, its slice of `members`).
+
+    `value` (one per member signature) is the value whose sign is compared with the list's `sign` (+1 or -1)."""
     for pert_id, (position, name, pert_type, n_listed) in first.items():
-        idx = np.array(members.get((pert_id, pert_type), []), dtype=np.int64)
-        agree = value[idx] * sign > 0
+        at = members.at.get((pert_id, pert_type), _NONE)
+        agree = [v * sign > 0 for v in value[at]]
         per_cell: dict[str, list[bool]] = {}
-        for i, ok in zip(idx, agree):
-            per_cell.setdefault(rows[i][3], []).append(bool(ok))
+        for cell, ok in zip(members.cell_lines[at], agree):
+            per_cell.setdefault(cell, []).append(ok)
         fields = dict(
             pert_id=pert_id, pert_name=name, pert_type=pert_type, best_position=position, n_listed=n_listed,
-            n_signatures=len(idx), n_agree=int(agree.sum()), n_cell_lines=len(per_cell),
+            n_signatures=len(agree), n_agree=sum(agree), n_cell_lines=len(per_cell),
             n_cell_lines_agree=sum(2 * sum(v) > len(v) for v in per_cell.values()), cell_lines=tuple(sorted(per_cell)),
         )
-        yield fields, idx
+        yield fields, at
 
 
 def group_by_perturbagen(release, gene, params: SearchParams, hit_lists: list[HitList]) -> list[list[PerturbagenGroup]]:
     """For each list, its perturbagens in the order of their best hit, each over all its signatures.
 
-    One store read and one query for all the lists.
+    One store read for all the lists, and no query once the release's PerturbagenIndex is read.
     """
     firsts = [_first_hits(hl.hits) for hl in hit_lists]
     types = sorted({t for hl in hit_lists for t in hl.pert_types})
     if not any(firsts):
         return [[] for _ in hit_lists]
-    rows, members = _member_rows(release, params, types, firsts)
+    members = _members(release, params, types, firsts)
     values = store_for(release).read_gene(gene.pk)
-    columns = np.array([r[0] for r in rows], dtype=np.int64)
-    cd = np.asarray(values.cd[columns], dtype=np.float64)
-    logfc = np.asarray(values.logfc[columns], dtype=np.float64)
+    cd, logfc = _floats(values.cd[members.columns]), _floats(values.logfc[members.columns])
     out = []
     for hl, first in zip(hit_lists, firsts):
         sign = 1.0 if hl.direction == "up" else -1.0
         out.append([
-            PerturbagenGroup(**fields, median_cd=_median(cd[idx]), median_logfc=_median(logfc[idx]))
-            for fields, idx in _counts(first, members, rows, cd, sign)
+            PerturbagenGroup(**fields, median_cd=_median(cd[at]), median_logfc=_median(logfc[at]))
+            for fields, at in _counts(first, members, cd, sign)
         ])
     return out
 
@@ -150,19 +216,19 @@ def group_set_hits(release, result) -> dict[str, list[SetPerturbagenGroup]]:
     perturbagen over all its signatures that the search scored (the same types and cell lines). One query."""
     lists = {"mimic": (result.mimic, 1.0), "reverse": (result.reverse, -1.0)}
     firsts = {key: _first_hits(hits) for key, (hits, _) in lists.items()}
-    rows, members = _member_rows(release, SearchParams(types=result.types, cell_lines=result.cell_lines, dose=result.dose, time=result.time), result.types, firsts.values())
-    # Every row is a signature the search scored: result.columns (sorted) holds them all.
-    at = np.searchsorted(result.columns, np.array([r[0] for r in rows], dtype=np.int64))
-    score = result.score[at]
-    z_up = None if result.z_up is None else result.z_up[at]
-    z_down = None if result.z_down is None else result.z_down[at]
+    members = _members(release, SearchParams(types=result.types, cell_lines=result.cell_lines, dose=result.dose, time=result.time), result.types, firsts.values())
+    # Every member is a signature the search scored: result.columns (sorted) holds them all.
+    scored = np.searchsorted(result.columns, members.columns)
+    score = _floats(result.score[scored])
+    z_up = None if result.z_up is None else _floats(result.z_up[scored])
+    z_down = None if result.z_down is None else _floats(result.z_down[scored])
     return {
         key: [
             SetPerturbagenGroup(
-                **fields, median_score=_median(score[idx]),
-                median_z_up=None if z_up is None else _median(z_up[idx]), median_z_down=None if z_down is None else _median(z_down[idx]),
+                **fields, median_score=_median(score[at]),
+                median_z_up=None if z_up is None else _median(z_up[at]), median_z_down=None if z_down is None else _median(z_down[at]),
             )
-            for fields, idx in _counts(firsts[key], members, rows, score, sign)
+            for fields, at in _counts(firsts[key], members, score, sign)
         ]
         for key, (_, sign) in lists.items()
     }

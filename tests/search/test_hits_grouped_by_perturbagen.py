@@ -16,9 +16,17 @@ def world(db, data_dir):
     return make_release(data_dir, n_sigs=60, top_n=8, n_perturbagens=12)
 
 
-def _expected(world, symbol, pert_id, direction, cell_lines=()):
+def _passes(s, params):
+    return (
+        (not params.cell_lines or s.cell_line.name in params.cell_lines)
+        and (params.dose is None or s.dose == params.dose)
+        and (params.time is None or s.time == params.time)
+    )
+
+
+def _expected(world, symbol, pert_id, pert_type, direction, params):
     col = world.column_of(symbol)
-    sigs = [s for s in world.signatures if s.pert_id == pert_id and (not cell_lines or s.cell_line.name in cell_lines)]
+    sigs = [s for s in world.signatures if (s.pert_id, s.pert_type) == (pert_id, pert_type) and _passes(s, params)]
     cds = [float(world.cd[s.column, col]) for s in sigs]
     fcs = [float(world.logfc[s.column, col]) for s in sigs]
     agree = [(c > 0) if direction == "up" else (c < 0) for c in cds]
@@ -32,7 +40,11 @@ def _expected(world, symbol, pert_id, direction, cell_lines=()):
     }
 
 
-@pytest.mark.parametrize("params", [SearchParams(limit=8), SearchParams(limit=20, cell_lines=(CELL_LINES[0], CELL_LINES[2]))], ids=["index", "filtered"])
+@pytest.mark.parametrize(
+    "params",
+    [SearchParams(limit=8), SearchParams(limit=20, cell_lines=(CELL_LINES[0], CELL_LINES[2])), SearchParams(limit=20, dose=10.0), SearchParams(limit=20, time=24.0)],
+    ids=["index", "cell-lines", "dose", "time"],
+)
 def test_groups_equal_a_recount(world, params):
     gene = world.genes["TP53"]
     lists = [(("chemical",), "up"), (("chemical",), "down"), (("crispr",), "down")]
@@ -45,11 +57,26 @@ def test_groups_equal_a_recount(world, params):
         for g in groups:
             mine = [h for h in hl.hits if h.signature.pert_id == g.pert_id]
             assert g.best_position == mine[0].position and g.n_listed == len(mine)
-            expected = _expected(world, "TP53", g.pert_id, hl.direction, params.cell_lines)
+            expected = _expected(world, "TP53", g.pert_id, g.pert_type, hl.direction, params)
             got = {k: getattr(g, k) for k in expected}
             assert got == pytest.approx(expected, rel=1e-6)
             assert g.n_signatures >= g.n_listed
     assert any(g.n_signatures > 1 for groups in grouped for g in groups), "perturbagens with several signatures are grouped"
+
+
+def test_the_perturbagens_signatures_are_read_once_per_release(world, django_assert_num_queries):
+    from search.perturbagens import perturbagen_index
+
+    with django_assert_num_queries(1):
+        index = perturbagen_index(world.release)
+    with django_assert_num_queries(0):
+        assert perturbagen_index(world.release) is index
+    for s in world.signatures:
+        i = index.code[(s.pert_id, s.pert_type)]
+        at = list(index.columns[index.start[i] : index.start[i + 1]])
+        assert s.column in at and at == sorted(at)
+        assert index.cell_line[index.start[i] + at.index(s.column)] == s.cell_line_id
+    assert index.start[-1] == len(world.signatures) == len(index.columns)
 
 
 def test_no_hits_no_groups(world):
@@ -101,6 +128,6 @@ def test_a_groups_median_equals_numpys(n):
 
     rng = np.random.default_rng(n)
     values = rng.standard_normal(n).astype(np.float32).astype(np.float64)
-    assert _median(values) == float(np.median(values))
+    assert _median(values.tolist()) == float(np.median(values))
     values[n // 2] = np.nan
-    assert np.isnan(_median(values)) and np.isnan(_median(np.array([])))
+    assert np.isnan(_median(values.tolist())) and np.isnan(_median([]))
