@@ -47,6 +47,15 @@ def _value(value) -> str:
 _SELF = ' <span class="flag self-target" title="self: the target\'s own expression is poorly predicted">self</span>'
 
 
+class _GenePaths(dict):
+    """The escaped page path of each distinct target gene, reversed once: a CRISPR table repeats its genes
+    (several guides, cell lines), and reverse() per row cost as much as the rest of the row."""
+
+    def __missing__(self, symbol: str) -> str:
+        self[symbol] = path = escape(reverse("search:gene", args=[symbol]))
+        return path
+
+
 def _signature_link(prefix: str, sig_id: str) -> str:
     """A small link to the signature's page, under the perturbagen's name (search.serializers.signature_path:
     reverse() per row would cost as much as the rest of the row, and a page has up to 4,000 rows)."""
@@ -54,18 +63,18 @@ def _signature_link(prefix: str, sig_id: str) -> str:
     return f'<br><a class="sig-link" href="{escape(href)}" title="Open signature {escape(sig_id)}">signature</a>'
 
 
-def _perturbagen(s, self_target: bool, signature_prefix: str) -> str:
+def _perturbagen(s, self_target: bool, signature_prefix: str, gene_paths: _GenePaths) -> str:
     """The perturbagen cell: its name; a genetic perturbation's gene as a link to its page; a compound's mechanism and
     targets; a link to the signature's page."""
-    return _perturbagen_name(s, self_target) + _signature_link(signature_prefix, s.sig_id)
+    return _perturbagen_name(s, self_target, gene_paths) + _signature_link(signature_prefix, s.sig_id)
 
 
-def _perturbagen_name(s, self_target: bool) -> str:
+def _perturbagen_name(s, self_target: bool, gene_paths: _GenePaths) -> str:
     sig = escape(s.sig_id)
     if s.target_gene:
         gene = escape(s.target_gene)
         label = escape(s.pert_name) if s.pert_name.upper() != s.target_gene.upper() else gene
-        name = f'<a class="target-gene" href="{escape(reverse("search:gene", args=[s.target_gene]))}" title="{sig}">{label}</a>'
+        name = f'<a class="target-gene" href="{gene_paths[s.target_gene]}" title="{sig}">{label}</a>'
         if label != gene:
             name += f' <span class="muted">({gene})</span>'
         return name + (_SELF if self_target else "")
@@ -85,14 +94,14 @@ def hit_rows(hl):
     node by node was most of the page's CPU time.
     """
     rows = []
-    prefix = signature_path_prefix()
+    prefix, gene_paths = signature_path_prefix(), _GenePaths()
     for hit in hl.hits:
         s = hit.signature
         sig = escape(s.sig_id)
         rows.append(
             f'<tr data-sig="{sig}"{_DISCORDANT if hit.discordant else ""}>'
             f"<td>{hit.position}</td>"
-            f"<td>{_perturbagen(s, hit.self_target, prefix)}</td>"
+            f"<td>{_perturbagen(s, hit.self_target, prefix, gene_paths)}</td>"
             f"<td>{escape(s.cell_line)}</td>"
             f'<td data-value="{_value(s.dose)}">{_num(s.dose)} {escape(s.dose_unit)}</td>'
             f'<td data-value="{_value(s.time)}">{_num(s.time)} {escape(s.time_unit)}</td>'

@@ -292,3 +292,14 @@ def test_the_schema_documents_n_and_every_status_code(client, world):
     assert set(op["responses"]) == {"200", "400", "404", "429", "503"}
     n = next(p for p in op["parameters"] if p["name"] == "n")
     assert (n["schema"]["minimum"], n["schema"]["maximum"], n["schema"]["default"]) == (1, 2000, 250)
+
+
+def test_hit_rows_link_each_target_gene_as_reverse_does_however_often_it_repeats():
+    from search.query import Hit, HitList, SignatureRow
+    from search.templatetags.search_tags import hit_rows
+
+    genes = ["TP53", "HLA-A", "MYC", "TP53", "C1orf&2", "HLA-A", "TP53"]
+    rows = [SignatureRow(f"XPR_A375_96H:{g}:{i}", i, "crispr", f"XPR-{g}", f"sg{g}", "A375", None, "", 96.0, "h", "B", 3, 12, "all", g, "", "") for i, g in enumerate(genes)]
+    html = hit_rows(HitList(pert_types=("crispr",), direction="up", metric="cd", offset=0, limit=len(rows), hits=[Hit(i + 1, r, 0.5, 1.0, i + 1) for i, r in enumerate(rows)]))
+    links = re.findall(r'<a class="target-gene" href="([^"]*)"', html)
+    assert links == [escape(reverse("search:gene", args=[g])) for g in genes]
