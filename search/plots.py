@@ -9,7 +9,6 @@ the local plotly.min.js; a signature's volcano of every gene from numpy arrays.
 
 from __future__ import annotations
 
-import math
 from html import escape
 
 import numpy as np
@@ -34,11 +33,14 @@ def _fmt(x) -> str:
 def _hover(p: dict) -> str:
     """Hover text in Plotly's HTML subset; names and units are escaped, so a
     perturbagen called "<a href=...>" is shown as text, never as a link."""
-    name, cell, dose_unit, time_unit = (escape(str(p.get(k) or "")) for k in ("perturbagen", "cell_line", "dose_unit", "time_unit"))
     return (
-        f"{name}<br>cell line {cell}<br>dose {_fmt(p.get('dose'))} {dose_unit}"
-        f"<br>time {_fmt(p.get('time'))} {time_unit}<br>CD {p['cd']:.4g}<br>log2FC {p['logfc']:.4g}<br>rank {p['rank']}"
+        f"{_escaped(p.get('perturbagen'))}<br>cell line {_escaped(p.get('cell_line'))}<br>dose {_fmt(p.get('dose'))} {_escaped(p.get('dose_unit'))}"
+        f"<br>time {_fmt(p.get('time'))} {_escaped(p.get('time_unit'))}<br>CD {p['cd']:.4g}<br>log2FC {p['logfc']:.4g}<br>rank {p['rank']}"
     )
+
+
+def _escaped(value) -> str:
+    return escape(str(value or ""))
 
 
 def _coloured_groups(points: list[dict], direction_of):
@@ -54,7 +56,7 @@ def _coloured_groups(points: list[dict], direction_of):
             colors = [GREY] * len(pts)
         else:
             rgb = UP_RGB if name == "up" else DOWN_RGB
-            colors = [shade(rgb, math.sqrt(abs(p["cd"] * p["logfc"]) / strongest)) for p in pts]
+            colors = shades(rgb, np.sqrt(np.abs(np.array([p["cd"] * p["logfc"] for p in pts], dtype=np.float64)) / strongest))
         yield label, pts, colors
 
 

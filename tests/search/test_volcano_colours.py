@@ -45,6 +45,18 @@ def test_shades_of_an_array_equal_shade_of_each_value():
         assert shades(rgb, strength) == [shade(rgb, float(s)) for s in strength]
 
 
+def test_each_concordant_point_is_shaded_as_shade_computes_it_alone():
+    import math
+
+    rng = np.random.default_rng(1)
+    points = [_p(str(i), float(cd), float(fc), "up" if cd > 0 else "down") for i, (cd, fc) in enumerate(rng.standard_normal((300, 2)))]
+    strongest = max(abs(p["cd"] * p["logfc"]) for p in points)
+    by_sig = {p["sig_id"]: p for p in points}
+    for trace, rgb in zip(volcano_figure(points)["data"][:2], (UP_RGB, DOWN_RGB)):
+        expected = [shade(rgb, math.sqrt(abs(by_sig[s]["cd"] * by_sig[s]["logfc"]) / strongest)) for s in trace["customdata"]]
+        assert trace["marker"]["color"] == expected and expected
+
+
 def test_figures_json_reads_back_as_djangos_json_script_and_hides_markup():
     import json
     import re
