@@ -96,8 +96,7 @@ class PerturbagenIndex:
 
     About 8 bytes a signature plus one dict entry per perturbagen, kept per process (search.process_memo).
     It replaces a query per page for the listed perturbagens' signatures, whose index scan visits a heap
-    page per signature: on bench/bench_search.py's 150,000 signatures that query and its rows cost as much
-    CPU, in PostgreSQL and here, as the rest of the grouping.
+    page for each of them and whose rows Django then builds, page after page.
     """
 
     code: dict[tuple[str, str], int]
