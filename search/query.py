@@ -324,20 +324,6 @@ def _fill_from_index(release, gene, params: SearchParams, out: list[HitList], to
         ]
 
 
-def signature_filter(release, params: SearchParams, types) -> dict:
-    """Signature.objects.filter() arguments: `release`, `types` and the filters of `params`."""
-    facets = release_facets(release)
-    where = {"release": release, "pert_type__in": list(types)}
-    if params.cell_lines:
-        where["cell_line_id__in"] = [facets.cell_lines[c][0] for c in params.cell_lines]
-    for name in ("dose", "time"):
-        value = getattr(params, name)
-        if value is not None:
-            lo, hi = _tolerance(value)
-            where[f"{name}__gte"], where[f"{name}__lte"] = lo, hi
-    return where
-
-
 def _tolerance(value: float) -> tuple[float, float]:
     """Doses and times are stored as floats parsed from text: a filter matches them to 1 part in a million."""
     tol = max(abs(value) * 1e-6, 1e-9)

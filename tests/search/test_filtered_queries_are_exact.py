@@ -52,6 +52,22 @@ def test_gene_outside_the_model_output_has_no_hits_rather_than_an_error(client, 
     assert "not among the model's output genes" in html.unescape(r.content.decode())
 
 
+def signature_filter(release, params, types) -> dict:
+    """The same filters as Signature.objects.filter() arguments: what the column table must select."""
+    from search.query import _tolerance, release_facets
+
+    facets = release_facets(release)
+    where = {"release": release, "pert_type__in": list(types)}
+    if params.cell_lines:
+        where["cell_line_id__in"] = [facets.cell_lines[c][0] for c in params.cell_lines]
+    for name in ("dose", "time"):
+        value = getattr(params, name)
+        if value is not None:
+            lo, hi = _tolerance(value)
+            where[f"{name}__gte"], where[f"{name}__lte"] = lo, hi
+    return where
+
+
 @pytest.mark.parametrize(
     "types, cell_lines, dose, time",
     [
@@ -66,7 +82,7 @@ def test_gene_outside_the_model_output_has_no_hits_rather_than_an_error(client, 
     ],
 )
 def test_the_column_table_selects_what_the_database_filter_selects(world, types, cell_lines, dose, time):
-    from search.query import SearchParams, column_table, release_facets, signature_filter
+    from search.query import SearchParams, column_table, release_facets
     from signatures.models import Signature
 
     params = SearchParams(types=types, cell_lines=cell_lines, dose=dose, time=time)
