@@ -198,7 +198,7 @@ def group_by_perturbagen(release, gene, params: SearchParams, hit_lists: list[Hi
     if not any(firsts):
         return [[] for _ in hit_lists]
     members = _members(release, params, types, firsts)
-    values = store_for(release).read_gene(gene.pk)
+    values = store_for(release).read_gene(gene.pk, ranks=False)
     cd, logfc = _floats(values.cd[members.columns]), _floats(values.logfc[members.columns])
     out = []
     for hl, first in zip(hit_lists, firsts):

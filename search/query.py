@@ -226,6 +226,21 @@ def signature_rows(queryset) -> list[SignatureRow]:
     return [SignatureRow._make(values) for values in queryset.values_list(*SIGNATURE_FIELDS)]
 
 
+_BY_COLUMN = CompiledQuery()
+
+
+def signatures_at(release, columns: list[int]) -> dict[int, SignatureRow]:
+    """The release's signatures at store columns `columns` (sorted, distinct), by column, in one query compiled once per number of columns."""
+    if not columns:
+        return {}
+    rows = _BY_COLUMN.rows(
+        (len(columns),),
+        lambda: Signature.objects.filter(release_id=release.pk).filter(column__in=columns).values_list(*SIGNATURE_FIELDS),
+        (release.pk, *columns),
+    )
+    return {row[1]: SignatureRow._make(row) for row in rows}
+
+
 @dataclass(slots=True)
 class Hit:
     position: int  # 1-based, in the whole ranked list
@@ -408,7 +423,7 @@ def _fill_from_store(release, gene, params: SearchParams, out: list[HitList]) ->
         hl.total, hl.total_exact = total, True
         picked.append((hl, cols[positions]))
     wanted = sorted({int(c) for _, cols in picked for c in cols})
-    sigs = {s.column: s for s in signature_rows(Signature.objects.filter(release=release, column__in=wanted))} if wanted else {}
+    sigs = signatures_at(release, wanted)
     for hl, cols in picked:
         rank = ranking.direction_rank(values.rank_up[cols], store.n_genes, hl.direction)
         hl.hits = [

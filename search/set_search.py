@@ -390,8 +390,7 @@ def search_sets(
     Raises SetSearchError for a query it refuses and signatures.store.StoreError when the store cannot be read.
     """
     from search.perturbagens import group_set_hits
-    from search.query import SearchParams, column_table, release_facets, signature_rows
-    from signatures.models import Signature
+    from search.query import SearchParams, column_table, release_facets, signatures_at
 
     store, up, down = _resolved_sets(release, up_entries, down_entries)
     facets = release_facets(release)
@@ -417,7 +416,7 @@ def search_sets(
     mimic = top_positions(score, limit, largest=True)  # positions into columns (ascending): ties by column
     reverse = top_positions(score, limit, largest=False)
     wanted = sorted({int(columns[i]) for i in np.concatenate([mimic, reverse])})
-    rows = {s.column: s for s in signature_rows(Signature.objects.filter(release=release, column__in=wanted))}
+    rows = signatures_at(release, wanted)
 
     def hits(positions) -> list[SetHit]:
         return [

@@ -64,7 +64,7 @@ class GeneValues:
 
     cd: np.ndarray  # float32 (n_signatures,)
     logfc: np.ndarray  # float32 (n_signatures,)
-    rank_up: np.ndarray  # int16 (int32 past 32,767 genes), (n_signatures,): 1 = the signature's most positive CD coefficient
+    rank_up: np.ndarray | None  # int16 (int32 past 32,767 genes), (n_signatures,): 1 = the signature's most positive CD coefficient; None when not read
 
     def rank_down(self, n_genes: int) -> np.ndarray:
         """Rank in the down direction: 1 = the signature's most negative CD coefficient."""
@@ -323,10 +323,10 @@ class SignatureStore:
         except ValueError:
             return False
 
-    def read_gene(self, entrez_id) -> GeneValues:
-        """One gene's CD, log2FC and rank across all signatures (one contiguous row per dataset)."""
+    def read_gene(self, entrez_id, *, ranks: bool = True) -> GeneValues:
+        """One gene's CD, log2FC and (unless not `ranks`) rank across all signatures (one contiguous row per dataset)."""
         i = self.gene_position(entrez_id)
-        return GeneValues(cd=self._gm["cd"][i], logfc=self._gm["logfc"][i], rank_up=self._gm["rank_up"][i])
+        return GeneValues(cd=self._gm["cd"][i], logfc=self._gm["logfc"][i], rank_up=self._gm["rank_up"][i] if ranks else None)
 
     def read_gene_ranks(self, entrez_id) -> np.ndarray:
         """One gene's rank_up across all signatures, alone (a fifth of read_gene's bytes with int16 ranks)."""

@@ -50,3 +50,15 @@ def test_the_gene_lookup_by_symbol_returns_the_orms_genes_field_for_field(world)
         ]
         assert all(not g._state.adding and g.get_status_display() for _, g in ours)
     assert len(_genes_by_symbol(["STAT3"])) == 2
+
+
+def test_signatures_at_columns_equal_the_orms_rows(world):
+    from search.query import signature_rows, signatures_at
+    from signatures.models import Signature
+
+    release = world.release
+    n = len(world.signatures)
+    for columns in ([0], [1, 5, 9], list(range(0, n, 2)), [3, 4], [n - 1]):
+        expected = {s.column: s for s in signature_rows(Signature.objects.filter(release=release, column__in=columns))}
+        assert signatures_at(release, columns) == expected and len(expected) == len(columns)
+    assert signatures_at(release, []) == {}
