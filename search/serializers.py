@@ -46,11 +46,11 @@ def query_values(data, name: str, *, keep_blank: bool = False) -> list[str]:
     Blank values are dropped (an HTML form sends `dose=` for an empty box)
     unless `keep_blank`, for the API, where `direction=` is a value it refuses.
     """
-    parts = [part.strip() for value in _raw_values(data, name) for part in str(value).split(",")]
+    parts = [part.strip() for value in raw_values(data, name) for part in str(value).split(",")]
     return parts if keep_blank else [p for p in parts if p]
 
 
-def _raw_values(data, name: str) -> list:
+def raw_values(data, name: str) -> list:
     """Every value of `name` as sent, in a QueryDict or a plain dict."""
     if hasattr(data, "getlist"):
         return data.getlist(name)
@@ -216,7 +216,7 @@ class GeneQuery(_OneValue, serializers.CharField):
         super().__init__(max_length=MAX_QUERY_LENGTH, validators=[RegexValidator(GENE_QUERY_PATTERN)], **kwargs)
 
     def get_value(self, data):
-        raw = _raw_values(data, self.field_name)
+        raw = raw_values(data, self.field_name)
         if not raw:
             return empty
         return raw[0] if len(raw) == 1 else raw
