@@ -28,7 +28,7 @@ from django.utils.http import RFC3986_SUBDELIMS
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
-from rest_framework.fields import SkipField, empty
+from rest_framework.fields import SkipField, empty, is_simple_callable
 
 from search import ranking
 from search.set_search import MAX_GENES, MIN_GENES
@@ -271,18 +271,28 @@ def _converter(field):
 
 class _Plan(NamedTuple):
     """An output serializer's fields in order, (kind, name, bound field, converter, method name or class),
-    and `read`: every non-method field's value from an instance in one call, None where a source is "*"."""
+    and `read`: every non-method field's value from an instance in one call, None where a source is "*".
+    `flat`, for a class of plain fields and methods only: (names in order, the plain fields' converters,
+    (position, method name) of each method field)."""
 
     entries: tuple
     read: Callable | None
+    flat: tuple | None
 
     @classmethod
     def of(cls, entries: list) -> _Plan:
         paths = [".".join(field.source_attrs) for kind, _, field, _ in entries if kind != _METHOD]
         if not paths or not all(paths):
-            return cls(tuple(entries), None)
+            return cls(tuple(entries), None, None)
         read = attrgetter(*paths) if len(paths) > 1 else (lambda instance, one=attrgetter(paths[0]): (one(instance),))
-        return cls(tuple(entries), read)
+        flat = None
+        if all(kind in (_VALUE, _METHOD) for kind, *_ in entries):
+            flat = (
+                tuple(name for _, name, _, _ in entries),
+                tuple(how for kind, _, _, how in entries if kind == _VALUE),
+                tuple((i, how) for i, (kind, _, _, how) in enumerate(entries) if kind == _METHOD),
+            )
+        return cls(tuple(entries), read, flat)
 
 
 class OutputSerializer(serializers.Serializer):
@@ -332,9 +342,18 @@ class OutputSerializer(serializers.Serializer):
         values = None
         if plan.read is not None and not isinstance(instance, Mapping):
             try:
-                values = iter(plan.read(instance))
+                values = plan.read(instance)
             except (AttributeError, ObjectDoesNotExist):
                 values = None
+            if values is not None and plan.flat is not None:
+                if any(map(callable, values)):  # a method as source (get_status_display): called, as DRF's get_attribute does
+                    values = [value() if is_simple_callable(value) else value for value in values]
+                names, converters, methods = plan.flat
+                written = [None if value is None else how(value) for how, value in zip(converters, values)]
+                for position, method in methods:
+                    written.insert(position, getattr(self, method)(instance))
+                return dict(zip(names, written))
+            values = iter(values) if values is not None else None
         out = {}
         for kind, name, field, how in plan.entries:
             if kind == _METHOD:
@@ -459,7 +478,11 @@ def signature_path(sig_id: str, prefix: str | None = None) -> str:
     reverse() costs about 15 us, as much as the rest of a hit, and a page or an answer holds up to 1,000 hits.
     The id is quoted as reverse() quotes it (django.urls.resolvers: RFC 3986 sub-delimiters, '~', ':' and '@'
     kept); a test compares the two."""
-    return (signature_path_prefix() if prefix is None else prefix) + quote(sig_id, safe=RFC3986_SUBDELIMS + "~:@") + "/"
+    prefix = signature_path_prefix() if prefix is None else prefix
+    return prefix + (sig_id if _UNQUOTED.fullmatch(sig_id) else quote(sig_id, safe=RFC3986_SUBDELIMS + "~:@")) + "/"
+
+
+_UNQUOTED = re.compile(r"[A-Za-z0-9_.~:@" + re.escape(RFC3986_SUBDELIMS) + r"-]*")  # what quote() above leaves as it is
 
 
 SIGNATURE_TOP_DEFAULT = 250

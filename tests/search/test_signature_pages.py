@@ -209,7 +209,7 @@ def test_an_id_with_dots_dashes_and_colons_has_a_page(client, world):
     assert client.get(reverse("search:api-signature", args=[sig_id])).json()["url"] == f"http://testserver/signatures/{sig_id}/"
 
 
-@pytest.mark.parametrize("sig_id", ["LJP005_A375_24H:BRD-K21680192:10:24", "a b%c?d#e&f=g'h\"i<j>k~l@m+n", "DIVR.BASE003_NCIH522_24H_X1.A2:XPR:-:96"])
+@pytest.mark.parametrize("sig_id", ["LJP005_A375_24H:BRD-K21680192:10:24", "a b%c?d#e&f=g'h\"i<j>k~l@m+n", "DIVR.BASE003_NCIH522_24H_X1.A2:XPR:-:96", "CAFÉ_A375_6H:Ω1"])
 def test_hit_rows_write_the_signature_link_as_reverse_does(sig_id):
     from search.query import Hit, HitList, SignatureRow
     from search.templatetags.search_tags import hit_rows
