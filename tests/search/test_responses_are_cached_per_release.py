@@ -36,6 +36,24 @@ def test_a_cached_response_is_the_uncached_one_and_costs_one_query(client, world
     assert client.get(url, QUERY).content == first.content
 
 
+@pytest.mark.parametrize("first_accept", ["application/json", "text/html"])
+def test_a_cached_answer_serves_json_and_the_browsable_api_alike(client, world, first_accept):
+    first = client.get(API, QUERY, HTTP_ACCEPT=first_accept)
+    json_again = client.get(API, QUERY, HTTP_ACCEPT="application/json")
+    html_again = client.get(API, QUERY, HTTP_ACCEPT="text/html")
+    cache.clear()
+    json_fresh = client.get(API, QUERY, HTTP_ACCEPT="application/json")
+    cache.clear()
+    html_fresh = client.get(API, QUERY, HTTP_ACCEPT="text/html")
+    assert first.status_code == json_again.status_code == html_again.status_code == 200
+    assert json_again.content == json_fresh.content
+    for name in ("Content-Type", "Vary", "Allow", "ETag", "Cache-Control"):
+        assert json_again[name] == json_fresh[name] and html_again[name] == html_fresh[name]
+    assert html_again["Content-Type"].startswith("text/html")
+    sig_id = json_fresh.json()["results"][0]["sig_id"]
+    assert sig_id in html_again.content.decode() and html_again.content.count(b"sig_id") == html_fresh.content.count(b"sig_id")
+
+
 def test_the_parameter_order_does_not_matter_but_repeated_values_keep_theirs(client, world):
     a = client.get(API + "?metric=rank&type=chemical&direction=down")
     b = client.get(API + "?direction=down&type=chemical&metric=rank")
