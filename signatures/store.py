@@ -275,6 +275,7 @@ class SignatureStore:
         if manifest.get("format_version") != FORMAT_VERSION:
             raise StoreError(f"{manifest_path}: expected format_version {FORMAT_VERSION}, found {manifest.get('format_version')}.")
         self._files: list[h5py.File] = []
+        self._rows: dict[str, np.ndarray] = {}
         try:
             self._gm = self._open(GENE_MAJOR_FILE)
             self._gctx = {"cd": self._open(CD_FILE), "logfc": self._open(LOGFC_FILE)}
@@ -288,10 +289,29 @@ class SignatureStore:
                     f"{self.directory / GENE_MAJOR_FILE}: expected (genes, signatures) = ({self.n_genes}, {self.n_signatures}) "
                     f"as {MANIFEST_FILE} says, found {self._gm['cd'].shape}."
                 )
+            self._rows = self._mapped_rows(self.directory / GENE_MAJOR_FILE)
         except BaseException:
             self.close()
             raise
         self._gene_pos = {int(g): i for i, g in enumerate(self.gene_entrez_ids)}
+
+    def _mapped_rows(self, path: Path) -> dict[str, np.ndarray]:
+        """The gene-major datasets as read-only memory maps of their byte ranges in `path`, where they are
+        contiguous and uncompressed (as StoreWriter writes them). A gene's row is then a view of the page
+        cache: a page's grouping by perturbagen reads a few thousand of its values, not the whole row
+        through h5py, and the exact query ranks the row without copying it first."""
+        rows = {}
+        for name in ("cd", "logfc", "rank_up"):
+            ds = self._gm[name]
+            offset = ds.id.get_offset()
+            if offset is None or ds.size == 0 or ds.chunks is not None or not ds.dtype.isnative:
+                continue
+            rows[name] = np.memmap(path, dtype=ds.dtype, mode="r", offset=offset, shape=ds.shape)
+        return rows
+
+    def _row(self, name: str, i: int) -> np.ndarray:
+        mapped = self._rows.get(name)
+        return mapped[i].view(np.ndarray) if mapped is not None else self._gm[name][i]
 
     def _open(self, name: str) -> h5py.File:
         try:
@@ -308,6 +328,7 @@ class SignatureStore:
         self.close()
 
     def close(self) -> None:
+        self._rows = {}  # a row already handed out keeps its map open until it is dropped
         for f in self._files:
             f.close()
 
@@ -324,13 +345,14 @@ class SignatureStore:
             return False
 
     def read_gene(self, entrez_id, *, ranks: bool = True) -> GeneValues:
-        """One gene's CD, log2FC and (unless not `ranks`) rank across all signatures (one contiguous row per dataset)."""
+        """One gene's CD, log2FC and (unless not `ranks`) rank across all signatures (one contiguous row per dataset),
+        read-only views of the memory-mapped store where it is mapped (`_mapped_rows`)."""
         i = self.gene_position(entrez_id)
-        return GeneValues(cd=self._gm["cd"][i], logfc=self._gm["logfc"][i], rank_up=self._gm["rank_up"][i] if ranks else None)
+        return GeneValues(cd=self._row("cd", i), logfc=self._row("logfc", i), rank_up=self._row("rank_up", i) if ranks else None)
 
     def read_gene_ranks(self, entrez_id) -> np.ndarray:
         """One gene's rank_up across all signatures, alone (a fifth of read_gene's bytes with int16 ranks)."""
-        return self._gm["rank_up"][self.gene_position(entrez_id)]
+        return self._row("rank_up", self.gene_position(entrez_id))
 
     def signatures_without_cd(self, entrez_id) -> int:
         """In how many signatures the gene has no CD (constant among the signature's samples)."""
