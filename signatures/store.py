@@ -290,6 +290,8 @@ class SignatureStore:
                     f"as {MANIFEST_FILE} says, found {self._gm['cd'].shape}."
                 )
             self._rows = self._mapped_rows(self.directory / GENE_MAJOR_FILE)
+            # Every gene's count, read once: 4 bytes a gene, asked for on every gene page and answer.
+            self._without_cd = self._gm["n_without_cd"][:] if "n_without_cd" in self._gm else None
         except BaseException:
             self.close()
             raise
@@ -357,9 +359,9 @@ class SignatureStore:
     def signatures_without_cd(self, entrez_id) -> int:
         """In how many signatures the gene has no CD (constant among the signature's samples)."""
         i = self.gene_position(entrez_id)
-        if "n_without_cd" in self._gm:
-            return int(self._gm["n_without_cd"][i])
-        return int(np.isnan(self._gm["cd"][i]).sum())  # a store written before the count was kept
+        if self._without_cd is not None:
+            return int(self._without_cd[i])
+        return int(np.isnan(self._row("cd", i)).sum())  # a store written before the count was kept
 
     def read_gene_block(self, start: int, stop: int, runs=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Genes start..stop-1: cd, logfc, rank_up, each (stop-start, signatures).
