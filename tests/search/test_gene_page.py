@@ -76,7 +76,7 @@ def test_volcano_points_are_the_table_rows_coloured_by_concordance(client, world
 
 def test_page_reads_the_top_lists_in_a_fixed_number_of_queries(client, world, django_assert_max_num_queries):
     client.get(reverse("search:gene", args=["STAT3"]))  # warms the facets and the release's perturbagen index
-    with django_assert_max_num_queries(4):  # release, gene, its reliability, top-list rows
+    with django_assert_max_num_queries(5):  # release, gene, its reliability, top-list rows, their signatures
         r = client.get(reverse("search:gene", args=["STAT3"]), {"metric": "rank", "limit": 5})
     assert all(hl.source == "index" for s in r.context["sections"] for hl in s["lists"])
     assert r.status_code == 200
