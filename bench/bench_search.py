@@ -23,11 +23,13 @@ Last, the load test: --clients (20) for --load-seconds (60) on a mix of all
 four plus CSV and filtered TSV downloads, half of the clients cold; it counts
 the errors (any status but 200) and reports p50/p95 per kind.
 
-With --compare-rev REV, the same scenarios are first measured on a server of
+With --compare-rev REV, the same scenarios are also measured on a server of
 git revision REV (checked out into a temporary worktree, same data, same
-database schema), and the table gives both and their ratio.
+database schema), and the table gives both and their ratio; with --rounds N
+the two servers are measured N times each, alternately, and each figure is the
+median of its rounds.
 
-Usage: .venv/bin/python bench/bench_search.py [--keep] [--requests 400] [--clients 20] [--load-seconds 60] [--compare-rev REV]
+Usage: .venv/bin/python bench/bench_search.py [--keep] [--requests 400] [--clients 20] [--load-seconds 60] [--compare-rev REV [--rounds N]]
 (needs PostgreSQL at 127.0.0.1:5432 and Redis at 127.0.0.1:6379; BENCH_SEARCH_DATABASE names
 another database than l1kweb_bench_search, to run two at once).
 """
@@ -326,6 +328,11 @@ def measure(scenarios: dict, args) -> dict:
     return results
 
 
+def median_of(rounds: list[dict]) -> dict:
+    """Each scenario's p50, p95 and req/s as the median over the rounds."""
+    return {key: {m: statistics.median(r[key][m] for r in rounds) for m in ("p50", "p95", "rps")} for key in rounds[0]}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--requests", type=int, default=400, help="requests per scenario and concurrency (default 400)")
@@ -334,6 +341,7 @@ def main():
     ap.add_argument("--clients", type=int, default=20, help="clients of the load test (default 20)")
     ap.add_argument("--load-seconds", type=float, default=60, help="length of the load test (default 60 s)")
     ap.add_argument("--compare-rev", help="also measure the scenarios on a server of this git revision, same data (its migrations must be this checkout's)")
+    ap.add_argument("--rounds", type=int, default=1, help="with --compare-rev: measure both servers this many times, alternately, and report medians (default 1)")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     data_dir = Path(tempfile.mkdtemp(prefix="l1kweb-bench-search-"))
@@ -356,13 +364,22 @@ def main():
     try:
         load_before = os.getloadavg()
         if args.compare_rev:
+            # Rounds alternate the two servers, so that a drift of the machine's speed over the run
+            # (tens of per cent within minutes on a shared VM) falls on both; each figure is the median of the rounds.
+            rounds_old, rounds_new = [], []
             with other_checkout(args.compare_rev) as other_root:
-                with serving(other_root, env, args.workers):
-                    log(f"revision {args.compare_rev}")
-                    compared = measure(scenarios, args)
-        server = start_server(ROOT, env, args.workers)
-        log("this checkout")
-        results = measure(scenarios, args)
+                for i in range(args.rounds):
+                    for root, label, into in ((other_root, f"revision {args.compare_rev}", rounds_old), (ROOT, "this checkout", rounds_new)):
+                        with serving(root, env, args.workers):
+                            log(f"{label}, round {i + 1} of {args.rounds}")
+                            into.append(measure(scenarios, args))
+            compared, results = median_of(rounds_old), median_of(rounds_new)
+        else:
+            server = start_server(ROOT, env, args.workers)
+            log("this checkout")
+            results = measure(scenarios, args)
+        if server is None:
+            server = start_server(ROOT, env, args.workers)
         # The load test: 20 clients for --load-seconds on a mixed set, downloads and filtered pages among it,
         # half of the requests new to the cache.
         mixed = [p for group in zip(scenarios["api"], scenarios["page"], scenarios["api-exact"], scenarios["page-exact"],
