@@ -252,19 +252,25 @@ def signature_rows(queryset) -> list[SignatureRow]:
     return [SignatureRow._make(values) for values in queryset.values_list(*SIGNATURE_FIELDS)]
 
 
-_BY_COLUMN = CompiledQuery()
+_SIGNATURES = CompiledQuery()
 
 
 def signatures_at(release, columns: list[int]) -> dict[int, SignatureRow]:
-    """The release's signatures at store columns `columns` (sorted, distinct), by column, in one query compiled once per number of columns."""
-    if not columns:
+    """The release's signatures at store columns `columns` (sorted, distinct), by column, in one query."""
+    return _signatures_by(release, "column", columns)
+
+
+def _signatures_by(release, field: str, keys: list[int]) -> dict[int, SignatureRow]:
+    """The release's signatures whose `field` ("column" or "pk") is in `keys` (sorted, distinct), by that value, in one
+    query compiled once per field and number of keys."""
+    if not keys:
         return {}
-    rows = _BY_COLUMN.rows(
-        (len(columns),),
-        lambda: Signature.objects.filter(release_id=release.pk).filter(column__in=columns).values_list(*SIGNATURE_FIELDS),
-        (release.pk, *columns),
+    rows = _SIGNATURES.rows(
+        (field, len(keys)),
+        lambda: Signature.objects.filter(release_id=release.pk).filter(**{f"{field}__in": keys}).values_list(field, *SIGNATURE_FIELDS),
+        (release.pk, *keys),
     )
-    return {row[1]: SignatureRow._make(row) for row in rows}
+    return {row[0]: SignatureRow._make(row[1:]) for row in rows}
 
 
 @dataclass(slots=True)
@@ -369,7 +375,7 @@ def _fill_from_index(release, gene, params: SearchParams, out: list[HitList], to
         n = len(entries) if end >= len(entries) else int(np.searchsorted(key[by_key], key[by_key[end - 1]], side="right"))
         candidates.append((hl, entries, key, by_key[:n]))
         wanted.update(entries[i][5] for i in by_key[:n])
-    signatures = _signatures_by_id(release, sorted(wanted))
+    signatures = _signatures_by(release, "pk", sorted(wanted))
     for hl, entries, key, chosen in candidates:
         columns = np.array([signatures[entries[i][5]].column for i in chosen], dtype=np.int64)
         page = chosen[np.lexsort((columns, key[chosen]))][params.offset : end]
@@ -377,21 +383,6 @@ def _fill_from_index(release, gene, params: SearchParams, out: list[HitList], to
             Hit(position=params.offset + i, signature=signatures[entries[j][5]], cd=float(entries[j][2]), logfc=float(entries[j][3]), rank=int(entries[j][4]))
             for i, j in enumerate(page.tolist(), start=1)
         ]
-
-
-_BY_ID = CompiledQuery()
-
-
-def _signatures_by_id(release, ids: list[int]) -> dict[int, SignatureRow]:
-    """The release's signatures of primary keys `ids` (sorted, distinct), by key, in one query compiled once per number of keys."""
-    if not ids:
-        return {}
-    rows = _BY_ID.rows(
-        (len(ids),),
-        lambda: Signature.objects.filter(release_id=release.pk).filter(pk__in=ids).values_list("pk", *SIGNATURE_FIELDS),
-        (release.pk, *ids),
-    )
-    return {row[0]: SignatureRow._make(row[1:]) for row in rows}
 
 
 def _tolerance(value: float) -> tuple[float, float]:
