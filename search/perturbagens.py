@@ -164,17 +164,27 @@ def _members(release, params: SearchParams, types, firsts) -> _Members:
 
 
 def _medians(members: _Members, value: np.ndarray) -> list[float]:
-    """Each key's median of `value` (one per member), as np.median gives it: NaN for a key with a NaN or no member."""
-    by_value = np.argsort(value)  # NaN last; the order of equal values does not change a median
-    order = by_value[np.argsort(members.owner[by_value], kind="stable")]  # by key, then by value (np.lexsort, several times faster)
-    ordered = np.append(value[order], np.nan)  # a key without members reads the NaN past the end
+    """Each key's median of `value` (one per member), as np.median gives it: NaN for a key with a NaN or no member.
+
+    Keys of a few signatures each (most pages) are sorted together, by value and then stably by key; keys of
+    many (compounds profiled across a release's cell lines) take one partition each, cheaper than sorting
+    every value when the groups are large (bench/bench_perturbagen_groups.py)."""
     starts, lengths = members.bounds[:-1], np.diff(members.bounds)
-    lo, hi = starts + (lengths - 1) // 2, starts + lengths // 2
-    lo[lengths == 0] = hi[lengths == 0] = len(value)
-    medians = (ordered[lo] + ordered[hi]) / 2
     has_nan = np.bincount(members.owner, weights=np.isnan(value), minlength=len(members.keys)) > 0
-    medians[has_nan] = np.nan
+    if len(value) > _LARGE_GROUPS * max(len(members.keys), 1):
+        medians = np.array([np.median(value[a:b]) if b > a else np.nan for a, b in zip(starts.tolist(), members.bounds[1:].tolist())])
+    else:
+        by_value = np.argsort(value)  # NaN last; the order of equal values does not change a median
+        order = by_value[np.argsort(members.owner[by_value], kind="stable")]  # by key, then by value (np.lexsort, several times faster)
+        ordered = np.append(value[order], np.nan)  # a key without members reads the NaN past the end
+        lo, hi = starts + (lengths - 1) // 2, starts + lengths // 2
+        lo[lengths == 0] = hi[lengths == 0] = len(value)
+        medians = (ordered[lo] + ordered[hi]) / 2
+    medians[has_nan | (lengths == 0)] = np.nan
     return medians.tolist()
+
+
+_LARGE_GROUPS = 200  # mean signatures per key above which each key's median is taken on its own
 
 
 def _counts(first: dict, members: _Members, value: np.ndarray, sign: float):
@@ -186,8 +196,11 @@ def _counts(first: dict, members: _Members, value: np.ndarray, sign: float):
     agree = value * sign > 0
     n_signatures = np.diff(members.bounds).tolist()
     n_agree = np.bincount(members.owner, weights=agree, minlength=n_keys).astype(np.int64).tolist()
-    pairs, pair_of = np.unique(members.owner * n_names + members.cell, return_inverse=True)  # (key, cell line), sorted
-    pair_agrees = 2 * np.bincount(pair_of, weights=agree, minlength=len(pairs)) > np.bincount(pair_of, minlength=len(pairs))
+    code = members.owner * n_names + members.cell  # (key, cell line) as one number
+    size = n_keys * n_names  # a page's few hundred perturbagens x the release's cell lines: counted in bins, no sort
+    pair_n, pair_agree = np.bincount(code, minlength=size), np.bincount(code, weights=agree, minlength=size)
+    pairs = np.flatnonzero(pair_n)  # sorted
+    pair_agrees = 2 * pair_agree[pairs] > pair_n[pairs]
     pair_key = pairs // n_names
     n_cell_lines = np.bincount(pair_key, minlength=n_keys).tolist()
     n_cell_lines_agree = np.bincount(pair_key, weights=pair_agrees, minlength=n_keys).astype(np.int64).tolist()

@@ -123,11 +123,13 @@ def test_bad_parameters_are_refused_the_same_way(world, client):
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_each_groups_median_equals_numpys(seed):
+@pytest.mark.parametrize("most", [10, 600])  # groups sorted together; groups large enough to take one partition each
+def test_each_groups_median_equals_numpys(seed, most):
+    from search import perturbagens
     from search.perturbagens import _medians, _Members
 
     rng = np.random.default_rng(seed)
-    lengths = rng.integers(0, 10, 40)
+    lengths = rng.integers(0, most, 40)
     lengths[:3] = [0, 1, 2]
     owner = np.repeat(np.arange(len(lengths)), lengths)
     values = rng.standard_normal(len(owner)).astype(np.float32).astype(np.float64)
@@ -138,6 +140,7 @@ def test_each_groups_median_equals_numpys(seed):
     members = _Members(keys=[("p", str(i)) for i in range(len(lengths))], position={}, bounds=bounds, owner=owner,
                        columns=np.arange(len(owner)), cell=np.zeros(len(owner), dtype=np.int64), cell_names=["c"])
     got = _medians(members, values)
+    assert (len(values) > perturbagens._LARGE_GROUPS * len(lengths)) == (most > 10)
     for i, n in enumerate(lengths):
         group = values[bounds[i] : bounds[i + 1]]
         if n == 0 or np.isnan(group).any():
