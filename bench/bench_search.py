@@ -19,7 +19,9 @@ response cache cold (every request has a parameter of its own) and warm
   page-exact GET /genes/<g>/?cell_line=<c>                               (exact, 4 lists)
 and, as the baseline measured in the same run, the same exact query answered
 the way a notebook would: scan the signature-major GCTX for the gene's column.
-Last, the load test: --clients (20) for --load-seconds (60) on a mix of all
+The CPU each request cost at 20 clients, split between gunicorn's workers,
+PostgreSQL's backends, Redis and the load generator (from /proc), is printed
+per scenario. Last, the load test: --clients (20) for --load-seconds (60) on a mix of all
 four plus CSV and filtered TSV downloads, half of the clients cold; it counts
 the errors (any status but 200) and reports p50/p95 per kind.
 
@@ -320,7 +322,9 @@ def measure(scenarios: dict, args) -> dict:
         for name, paths in scenarios.items():
             for clients in (1, 20):
                 n = args.requests if clients == 20 else max(50, args.requests // 4)
+                before = cpu_ticks()
                 r = run_load(paths, clients, n, cold=cache_state == "cold")
+                r["cpu"] = cpu_per_request(before, cpu_ticks(), r["n"])
                 results[(name, cache_state, clients)] = r
                 log(f"{name:10s} {cache_state} clients={clients:2d}  p50 {r['p50']:7.1f} ms  p95 {r['p95']:7.1f} ms  {r['rps']:6.1f} req/s  errors {len(r['errors'])}")
                 if r["errors"]:
@@ -328,9 +332,55 @@ def measure(scenarios: dict, args) -> dict:
     return results
 
 
+CPU_GROUPS = ("gunicorn", "postgres", "redis", "client")
+
+
+def cpu_ticks() -> dict[int, tuple[str, int]]:
+    """pid -> (group, user + system clock ticks) of the processes a request runs in: gunicorn's, PostgreSQL's,
+    Redis's and this one (the load generator), from /proc (Linux); empty elsewhere."""
+    out = {}
+    for entry in Path("/proc").iterdir() if Path("/proc/self/stat").exists() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+        group = ("client" if int(entry.name) == os.getpid() else "gunicorn" if b"gunicorn" in command
+                 else "postgres" if name.startswith("postgres") else "redis" if name.startswith("redis") else None)
+        if group is not None:
+            out[int(entry.name)] = (group, int(fields[11]) + int(fields[12]))
+    return out
+
+
+def cpu_per_request(before: dict, after: dict, n: int) -> dict[str, float]:
+    """CPU milliseconds per request of each group between two cpu_ticks() (a process that started in between counts whole)."""
+    hz = os.sysconf("SC_CLK_TCK")
+    spent = dict.fromkeys(CPU_GROUPS, 0)
+    for pid, (group, ticks) in after.items():
+        spent[group] += ticks - before.get(pid, (group, 0))[1]
+    return {group: 1000 * ticks / hz / max(n, 1) for group, ticks in spent.items()}
+
+
 def median_of(rounds: list[dict]) -> dict:
-    """Each scenario's p50, p95 and req/s as the median over the rounds."""
-    return {key: {m: statistics.median(r[key][m] for r in rounds) for m in ("p50", "p95", "rps")} for key in rounds[0]}
+    """Each scenario's p50, p95, req/s and CPU per request as the median over the rounds."""
+    return {
+        key: {**{m: statistics.median(r[key][m] for r in rounds) for m in ("p50", "p95", "rps")},
+              "cpu": {g: statistics.median(r[key]["cpu"][g] for r in rounds) for g in CPU_GROUPS}}
+        for key in rounds[0]
+    }
+
+
+def print_cpu(results: dict, label: str) -> None:
+    print(f"\nCPU ms per request at 20 clients, {label} (from /proc: gunicorn's workers, PostgreSQL's backends, Redis, the load generator)")
+    print(f"| scenario | response cache | {' | '.join(CPU_GROUPS)} | all |")
+    print("| --- | --- |" + " --- |" * (len(CPU_GROUPS) + 1))
+    for (name, cache_state, clients), r in results.items():
+        if clients == 20:
+            cpu = r["cpu"]
+            print(f"| {name} | {cache_state} | {' | '.join(f'{cpu[g]:.2f}' for g in CPU_GROUPS)} | {sum(cpu.values()):.2f} |")
 
 
 def main():
@@ -418,6 +468,9 @@ def main():
             for key, r in results.items():
                 b = compared[key]
                 print(f"| {' | '.join(map(str, key))} | {b['p50']:.1f} | {b['p95']:.1f} | {b['rps']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['rps']:.0f} | {r['rps'] / b['rps']:.2f}x |")
+        if compared is not None:
+            print_cpu(compared, f"revision {args.compare_rev}")
+        print_cpu(results, "this checkout")
         print(f"\nload test: {args.clients} clients for {args.load_seconds:.0f} s, mixed (half the clients cold): "
               f"{load['n']} requests, {len(load['errors'])} errors" + (f", first {load['errors'][0]}" if load["errors"] else ""))
         print("| kind | requests | p50 ms | p95 ms |")
