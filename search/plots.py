@@ -9,7 +9,6 @@ the local plotly.min.js; a signature's volcano of every gene from numpy arrays.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from html import escape
 
 import numpy as np
@@ -40,9 +39,7 @@ def _hover(p: dict) -> str:
     )
 
 
-@lru_cache(maxsize=4096)
 def _escaped(value) -> str:
-    """Kept per value: a volcano's names, cell lines and units repeat from point to point."""
     return escape(str(value or ""))
 
 

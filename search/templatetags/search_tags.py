@@ -47,62 +47,41 @@ def _value(value) -> str:
 _SELF = ' <span class="flag self-target" title="self: the target\'s own expression is poorly predicted">self</span>'
 
 
-class _Once(dict):
-    """`how(value)` of each distinct value, computed once per table: down a table the cell lines, units, doses,
-    times and perturbagen names repeat, and escaping or formatting them row by row was a fifth of a page's rows."""
+class _GenePaths(dict):
+    """The escaped page path of each distinct target gene, reversed once: a CRISPR table repeats its genes
+    (several guides, cell lines), and reverse() per row cost as much as the rest of the row."""
 
-    def __init__(self, how):
-        super().__init__()
-        self.how = how
-
-    def __missing__(self, value):
-        self[value] = done = self.how(value)
-        return done
+    def __missing__(self, symbol: str) -> str:
+        self[symbol] = path = escape(reverse("search:gene", args=[symbol]))
+        return path
 
 
-def _gene_path(symbol: str) -> str:
-    return escape(reverse("search:gene", args=[symbol]))
-
-
-class _Cells:
-    """What a table's rows share: the signature link's prefix, the target genes' paths, and the escaped or
-    formatted forms of repeated values."""
-
-    def __init__(self):
-        self.signature_prefix = signature_path_prefix()
-        self.gene_paths = _Once(_gene_path)  # a CRISPR table repeats its genes (guides, cell lines): reverse() once each
-        self.escaped = _Once(escape)
-        self.num = _Once(_num)
-        self.value = _Once(_value)
-
-
-def _signature_link(prefix: str, sig_id: str, sig: str) -> str:
+def _signature_link(prefix: str, sig_id: str) -> str:
     """A small link to the signature's page, under the perturbagen's name (search.serializers.signature_path:
-    reverse() per row would cost as much as the rest of the row, and a page has up to 4,000 rows); `sig` is
-    `sig_id` escaped."""
+    reverse() per row would cost as much as the rest of the row, and a page has up to 4,000 rows)."""
     href = signature_path(sig_id, prefix)
-    return f'<br><a class="sig-link" href="{escape(href)}" title="Open signature {sig}">signature</a>'
+    return f'<br><a class="sig-link" href="{escape(href)}" title="Open signature {escape(sig_id)}">signature</a>'
 
 
-def _perturbagen(s, self_target: bool, cells: _Cells, sig: str) -> str:
+def _perturbagen(s, self_target: bool, signature_prefix: str, gene_paths: _GenePaths) -> str:
     """The perturbagen cell: its name; a genetic perturbation's gene as a link to its page; a compound's mechanism and
     targets; a link to the signature's page."""
-    return _perturbagen_name(s, self_target, cells, sig) + _signature_link(cells.signature_prefix, s.sig_id, sig)
+    return _perturbagen_name(s, self_target, gene_paths) + _signature_link(signature_prefix, s.sig_id)
 
 
-def _perturbagen_name(s, self_target: bool, cells: _Cells, sig: str) -> str:
-    escaped = cells.escaped
+def _perturbagen_name(s, self_target: bool, gene_paths: _GenePaths) -> str:
+    sig = escape(s.sig_id)
     if s.target_gene:
-        gene = escaped[s.target_gene]
-        label = escaped[s.pert_name] if s.pert_name.upper() != s.target_gene.upper() else gene
-        name = f'<a class="target-gene" href="{cells.gene_paths[s.target_gene]}" title="{sig}">{label}</a>'
+        gene = escape(s.target_gene)
+        label = escape(s.pert_name) if s.pert_name.upper() != s.target_gene.upper() else gene
+        name = f'<a class="target-gene" href="{gene_paths[s.target_gene]}" title="{sig}">{label}</a>'
         if label != gene:
             name += f' <span class="muted">({gene})</span>'
         return name + (_SELF if self_target else "")
-    name = f'<span title="{sig}">{escaped[s.pert_name]}</span>'
+    name = f'<span title="{sig}">{escape(s.pert_name)}</span>'
     notes = [part for part in (s.pert_moa.replace("|", ", "), s.pert_targets.replace("|", ", ")) if part]
     if notes:
-        name += f'<br><span class="muted moa">{escaped[" · ".join(notes)]}</span>'
+        name += f'<br><span class="muted moa">{escape(" · ".join(notes))}</span>'
     return name
 
 
@@ -115,18 +94,17 @@ def hit_rows(hl):
     node by node was most of the page's CPU time.
     """
     rows = []
-    cells = _Cells()
-    escaped, num, value = cells.escaped, cells.num, cells.value
+    prefix, gene_paths = signature_path_prefix(), _GenePaths()
     for hit in hl.hits:
         s = hit.signature
         sig = escape(s.sig_id)
         rows.append(
             f'<tr data-sig="{sig}"{_DISCORDANT if hit.discordant else ""}>'
             f"<td>{hit.position}</td>"
-            f"<td>{_perturbagen(s, hit.self_target, cells, sig)}</td>"
-            f"<td>{escaped[s.cell_line]}</td>"
-            f'<td data-value="{value[s.dose]}">{num[s.dose]} {escaped[s.dose_unit]}</td>'
-            f'<td data-value="{value[s.time]}">{num[s.time]} {escaped[s.time_unit]}</td>'
+            f"<td>{_perturbagen(s, hit.self_target, prefix, gene_paths)}</td>"
+            f"<td>{escape(s.cell_line)}</td>"
+            f'<td data-value="{_value(s.dose)}">{_num(s.dose)} {escape(s.dose_unit)}</td>'
+            f'<td data-value="{_value(s.time)}">{_num(s.time)} {escape(s.time_unit)}</td>'
             f'<td data-value="{_value(hit.cd)}">{_num(hit.cd)}</td>'
             f'<td data-value="{_value(hit.logfc)}">{_num(hit.logfc)}</td>'
             f"<td>{hit.rank}</td>"
@@ -140,16 +118,15 @@ def hit_rows(hl):
 def perturbagen_rows(groups):
     """The <tr> rows of one list's by-perturbagen table (search.perturbagens), built as one string like hit_rows."""
     rows = []
-    escaped = _Once(escape)
     for g in groups:
-        pert = escape(g.pert_id)
+        cells = ", ".join(g.cell_lines)
         rows.append(
-            f'<tr data-pert="{pert}">'
+            f'<tr data-pert="{escape(g.pert_id)}">'
             f"<td>{g.best_position}</td>"
-            f'<td title="{pert}">{escaped[g.pert_name]}</td>'
+            f'<td title="{escape(g.pert_id)}">{escape(g.pert_name)}</td>'
             f"<td>{g.n_listed}</td>"
             f'<td data-value="{g.agreement!r}">{g.n_agree} of {g.n_signatures}</td>'
-            f'<td data-value="{g.n_cell_lines_agree}" title="{escaped[", ".join(g.cell_lines)]}">{g.n_cell_lines_agree} of {g.n_cell_lines}</td>'
+            f'<td data-value="{g.n_cell_lines_agree}" title="{escape(cells)}">{g.n_cell_lines_agree} of {g.n_cell_lines}</td>'
             f'<td data-value="{_value(g.median_cd)}">{_num(g.median_cd)}</td>'
             f'<td data-value="{_value(g.median_logfc)}">{_num(g.median_logfc)}</td></tr>'
         )
