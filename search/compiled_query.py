@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from django.db import connection
+from django.db import connection, models
+from django.db.models.lookups import In
 
 
 class CompiledQuery:
@@ -43,3 +44,26 @@ class CompiledQuery:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
+
+
+@models.IntegerField.register_lookup
+class AnyOf(In):
+    """`field__any_of=values`: `field IN (...)`, written on PostgreSQL as `field = ANY(%s)` with the values as one array.
+
+    An `__in` list writes a placeholder per value, so its SQL differs with the number of values: the
+    driver converts the query's text again for each count (psycopg keeps the conversion of queries
+    of at most 50 parameters) and the server prepares a statement per count. `= ANY` is one statement
+    whatever the count. The array is cast to the column's type, so that psycopg's choice of integer
+    width for the values never changes the statement. `any_of_params` gives the parameters the SQL takes.
+    """
+
+    lookup_name = "any_of"
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s::{self.lhs.output_field.cast_db_type(connection)}[])", (*lhs_params, list(self.rhs))
+
+
+def any_of_params(values: list) -> tuple:
+    """The parameters an `any_of` lookup over `values` (distinct) takes on this connection: one list, or a parameter per value."""
+    return (list(values),) if connection.vendor == "postgresql" else tuple(values)

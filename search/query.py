@@ -21,7 +21,7 @@ from django.core.cache import cache
 from django.db.models import Count
 
 from search import ranking
-from search.compiled_query import CompiledQuery
+from search.compiled_query import CompiledQuery, any_of_params
 from search.process_memo import ProcessMemo
 from search.serializers import SearchQuerySerializer, first_error, raw_values
 from search.stores import store_for
@@ -262,13 +262,14 @@ def signatures_at(release, columns: list[int]) -> dict[int, SignatureRow]:
 
 def _signatures_by(release, field: str, keys: list[int]) -> dict[int, SignatureRow]:
     """The release's signatures whose `field` ("column" or "pk") is in `keys` (sorted, distinct), by that value, in one
-    query compiled once per field and number of keys."""
+    query compiled once per field (and, but on PostgreSQL, per number of keys: search.compiled_query.AnyOf)."""
     if not keys:
         return {}
+    keys_params = any_of_params(keys)
     rows = _SIGNATURES.rows(
-        (field, len(keys)),
-        lambda: Signature.objects.filter(release_id=release.pk).filter(**{f"{field}__in": keys}).values_list(field, *SIGNATURE_FIELDS),
-        (release.pk, *keys),
+        (field, len(keys_params)),
+        lambda: Signature.objects.filter(release_id=release.pk).filter(**{f"{field}__any_of": keys}).values_list(field, *SIGNATURE_FIELDS),
+        (release.pk, *keys_params),
     )
     return {row[0]: SignatureRow._make(row[1:]) for row in rows}
 

@@ -62,3 +62,21 @@ def test_signatures_at_columns_equal_the_orms_rows(world):
         expected = {s.column: s for s in signature_rows(Signature.objects.filter(release=release, column__in=columns))}
         assert signatures_at(release, columns) == expected and len(expected) == len(columns)
     assert signatures_at(release, []) == {}
+
+
+def test_any_of_selects_what_in_selects_with_one_statement_for_every_count(world):
+    from django.db import connection
+
+    from search.compiled_query import any_of_params
+    from signatures.models import Signature
+
+    release = world.release
+    pks = sorted(Signature.objects.filter(release=release).values_list("pk", flat=True))
+    sqls = set()
+    for keys in (pks[:1], pks[::3], pks[1:4], pks[-2:] + [max(pks) + 10**6]):
+        queryset = Signature.objects.filter(release=release).filter(pk__any_of=keys)
+        assert sorted(queryset.values_list("pk", flat=True)) == sorted(Signature.objects.filter(release=release, pk__in=keys).values_list("pk", flat=True))
+        sql, params = queryset.values_list("pk").query.sql_with_params()
+        assert tuple(params) == (release.pk, *any_of_params(keys))
+        sqls.add(sql)
+    assert len(sqls) == (1 if connection.vendor == "postgresql" else 4)
