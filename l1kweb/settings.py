@@ -176,7 +176,7 @@ NUM_PROXIES = env_int("NUM_PROXIES", 0, minimum=0) or None
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
+        "search.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     # Sessions only: the public API takes no passwords, so it offers no

@@ -29,7 +29,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.cache import patch_vary_headers
-from rest_framework.renderers import JSONRenderer
+from search.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from signatures.models import Release
