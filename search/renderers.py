@@ -21,13 +21,19 @@ _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _LINE_SEPARATORS = ("\u2028".encode(), "\u2029".encode())
 
 
+def json_bytes(data, default) -> bytes:
+    """Compact UTF-8 JSON of `data` by orjson; dates, dataclasses and whatever orjson does not write itself go to
+    `default` (a JSONEncoder's), as json.dumps would send them; NaN and infinities are written null."""
+    return orjson.dumps(data, default=default, option=_OPTIONS)
+
+
 class JSONRenderer(renderers.JSONRenderer):
     def render(self, data, accepted_media_type=None, renderer_context=None):
         if data is None:
             return b""
         if self.get_indent(accepted_media_type, renderer_context or {}) is not None or not (self.compact and self.strict and not self.ensure_ascii):
             return super().render(data, accepted_media_type, renderer_context)
-        content = orjson.dumps(data, default=JSONEncoder().default, option=_OPTIONS)
+        content = json_bytes(data, JSONEncoder().default)
         # As DRF does: U+2028 and U+2029 escaped, so that the JSON is also a JavaScript literal.
         for raw in _LINE_SEPARATORS:
             if raw in content:

@@ -1,4 +1,3 @@
-import json
 from html import escape
 
 from django import template
@@ -7,6 +6,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from search.renderers import json_bytes
 from search.serializers import signature_path, signature_path_prefix
 
 register = template.Library()
@@ -14,9 +14,10 @@ register = template.Library()
 
 @register.filter(is_safe=True)
 def figures_json(value, element_id: str):
-    """Django's json_script, compact, with <, > and & escaped by str.replace: json_script's str.translate
-    over a signature page's 1.9 MB of figure JSON was one of its largest costs (bench/bench_signature_page.py)."""
-    text = json.dumps(value, cls=DjangoJSONEncoder, separators=(",", ":"))
+    """Django's json_script, compact, written by orjson (search.renderers.json_bytes; NaN as null, which JSON.parse
+    reads), with <, > and & escaped by str.replace: json_script's str.translate over a signature page's 1.9 MB of
+    figure JSON was one of its largest costs (bench/bench_signature_page.py)."""
+    text = json_bytes(value, DjangoJSONEncoder().default).decode()
     text = text.replace("&", "\\u0026").replace("<", "\\u003C").replace(">", "\\u003E")
     return format_html('<script id="{}" type="application/json">{}</script>', element_id, mark_safe(text))
 
